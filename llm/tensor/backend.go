@@ -1,0 +1,192 @@
+package tensor
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Backend owns tensor storage and implements the ops on it.
+type Backend interface {
+	Ops
+	Name() string
+	// Alloc returns a zeroed row-major tensor.
+	Alloc(dt DType, shape ...int) (*Tensor, error)
+	// FromF32 copies src into a new row-major F32 tensor of the given shape.
+	FromF32(src []float32, shape ...int) (*Tensor, error)
+	// ToF32 decodes any tensor of this backend (any dtype or layout) into dst,
+	// row-major; len(dst) must equal t.Len().
+	ToF32(t *Tensor, dst []float32) error
+	// Weight wraps encoded row-major bytes (GGUF layout: blocks along the last
+	// dimension) as a weight usable by MatMul (as w) and Gather (as table).
+	// A backend may repack; data may be a read-only mmap and is not modified.
+	// Shapes of rank > 2 are treated as [Shape[0], product of the rest].
+	Weight(dt DType, shape []int, data []byte) (*Tensor, error)
+	// Free releases t's storage early (host backends may leave it to the GC).
+	Free(t *Tensor)
+	// Close stops the backend's workers; tensors stay readable on the host.
+	Close() error
+}
+
+// Ops is the op set models and encoders run on. Activations are F32 and
+// row-major; dst may alias x for elementwise ops, RoPE, norms and Softmax.
+// Every method validates shapes and dtypes and returns an error wrapping
+// ErrShape or ErrDType instead of panicking or overrunning.
+type Ops interface {
+	// MatMul: dst[m,n] = a[m,k] · w[n,k]ᵀ; w in F32, F16, BF16 or Q8_0.
+	// Each element is a reduction over k in a fixed order that does not depend
+	// on m, on the other rows or on the thread count (batch invariance).
+	MatMul(dst, a, w *Tensor) error
+	// Add and Mul: dst = a ∘ b; b has a's shape, or is [a.Cols()] and broadcast over rows.
+	Add(dst, a, b *Tensor) error
+	Mul(dst, a, b *Tensor) error
+	// Scale: dst = a·s.
+	Scale(dst, a *Tensor, s float32) error
+	// Act applies an activation elementwise.
+	Act(dst, x *Tensor, f Activation) error
+	// SwiGLU: dst = silu(gate)·up.
+	SwiGLU(dst, gate, up *Tensor) error
+	// RMSNorm per row: dst = x / sqrt(mean(x²)+eps) · w (w [cols], or nil for 1).
+	RMSNorm(dst, x, w *Tensor, eps float32) error
+	// LayerNorm per row: dst = (x-mean)/sqrt(var+eps) · w + b (w, b [cols] or nil).
+	LayerNorm(dst, x, w, b *Tensor, eps float32) error
+	// Softmax per row.
+	Softmax(dst, x *Tensor) error
+	// RoPE rotates x [T, H, D] in place of dst (same shape). pos holds
+	// T·S positions stream-major (pos[s·T+t]); S = 1, or len(p.Sections).
+	RoPE(dst, x *Tensor, pos []int32, p RoPE) error
+	// Gather: dst[i,:] = table[ids[i],:]; table any dtype (a Weight or row-major).
+	Gather(dst, table *Tensor, ids []int32) error
+	// SetRows: dst[rows[i],:] = src[i,:].
+	SetRows(dst *Tensor, rows []int32, src *Tensor) error
+	// Concat joins srcs along axis into dst (all row-major F32).
+	Concat(dst *Tensor, axis int, srcs ...*Tensor) error
+	// Conv1D: x [T, C] → dst [T', OC], w [OC, C, K] (a Weight), b [OC] or nil,
+	// T' = (T + 2·pad − K)/stride + 1.
+	Conv1D(dst, x, w, b *Tensor, stride, pad int) error
+	// Conv2D: x [C, H, W] → dst [H'·W', OC] (row-major over h', w'),
+	// w [OC, C, KH, KW] (a Weight), b [OC] or nil.
+	Conv2D(dst, x, w, b *Tensor, stride, pad [2]int) error
+	// AvgPool1D over time: x [T, C] → dst [(T−k)/stride+1, C].
+	AvgPool1D(dst, x *Tensor, k, stride int) error
+	// Attention: q [Tq, H, D], k [Tk, Hkv, D], v [Tk, Hkv, Dv] → dst [Tq, H, Dv];
+	// H a multiple of Hkv (GQA: query head h reads kv head h/(H/Hkv)).
+	Attention(dst, q, k, v *Tensor, a Attn) error
+	// Argmax per row of x [m, n] into dst[m]; the first index wins ties.
+	Argmax(dst []int32, x *Tensor) error
+}
+
+// Activation selects an elementwise function for Ops.Act.
+type Activation uint8
+
+const (
+	SiLU      Activation = iota // x·σ(x)
+	GELU                        // exact: 0.5·x·(1+erf(x/√2))
+	GELUTanh                    // 0.5·x·(1+tanh(√(2/π)·(x+0.044715·x³)))
+	QuickGELU                   // x·σ(1.702·x)
+)
+
+var actNames = [...]string{SiLU: "silu", GELU: "gelu", GELUTanh: "gelu_tanh", QuickGELU: "quick_gelu"}
+
+func (a Activation) String() string {
+	if int(a) < len(actNames) {
+		return actNames[a]
+	}
+	return fmt.Sprintf("Activation(%d)", uint8(a))
+}
+
+// RoPEMode selects which dimensions rotate together and where positions come from.
+type RoPEMode uint8
+
+const (
+	// RoPENorm rotates adjacent pairs (2i, 2i+1): llama.cpp's "NORM", used by
+	// GGUF llama models whose converter permuted Q/K.
+	RoPENorm RoPEMode = iota
+	// RoPENeox rotates (i, i+Dims/2): Hugging Face's rotate_half, qwen2.
+	RoPENeox
+	// RoPEMulti is NEOX pairing where pair i takes its position from stream s
+	// chosen by Sections (Qwen2-VL M-RoPE: t, h, w); frequency index i is global.
+	RoPEMulti
+	// RoPEVision is NEOX pairing with per-section positions whose frequency
+	// index restarts in each section: pair l of section s turns by
+	// pos·Base^(−l/Sections[s]) (Qwen2-VL ViT 2-D RoPE, sections [D/4, D/4]).
+	RoPEVision
+)
+
+// RoPE parameterises Ops.RoPE. Pair i (0 ≤ i < Dims/2) turns by
+// pos·Base^(−2i/Dims) unless Freqs or the mode says otherwise; dims ≥ Dims are copied.
+type RoPE struct {
+	Mode     RoPEMode
+	Dims     int       // rotated leading dims of each head; even, ≤ D
+	Base     float32   // θ
+	Sections []int     // Multi/Vision: rotary pairs per position stream, summing to Dims/2
+	Freqs    []float32 // optional inverse frequency per pair (len Dims/2), e.g. llama3 rope_scaling
+}
+
+// Streams is the number of position streams RoPE expects.
+func (p *RoPE) Streams() int {
+	if p.Mode == RoPEMulti || p.Mode == RoPEVision {
+		return len(p.Sections)
+	}
+	return 1
+}
+
+// Attn parameterises dense attention.
+type Attn struct {
+	Scale  float32 // logits = q·k·Scale
+	Causal bool    // query i sees keys j ≤ QPos0+i
+	QPos0  int     // key index of the first query row (causal only)
+	KVLen  int     // keys at index ≥ KVLen are masked; 0 means all Tk keys
+}
+
+// Factory creates a backend; threads ≤ 0 means one per CPU.
+type Factory func(o Options) (Backend, error)
+
+// Options configure a backend.
+type Options struct {
+	Threads int
+	Level   string // CPU dispatch level ("" = best available); see each backend
+}
+
+// Registry maps backend names to factories. Backends register themselves in
+// init into Default.
+type Registry struct {
+	mu sync.Mutex
+	m  map[string]Factory
+}
+
+// Default is the process-wide registry backends add themselves to at init.
+var Default = &Registry{}
+
+// Register adds a backend factory.
+func (r *Registry) Register(name string, f Factory) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]Factory{}
+	}
+	r.m[name] = f
+}
+
+// Open creates the named backend.
+func (r *Registry) Open(name string, o Options) (Backend, error) {
+	r.mu.Lock()
+	f := r.m[name]
+	r.mu.Unlock()
+	if f == nil {
+		return nil, fmt.Errorf("tensor: no backend %q (have %v)", name, r.Names())
+	}
+	return f(o)
+}
+
+// Names lists registered backends, sorted.
+func (r *Registry) Names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var s []string
+	for k := range r.m {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}

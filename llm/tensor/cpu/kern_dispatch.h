@@ -1,0 +1,25 @@
+#ifndef SIGHTLINE_KERN_DISPATCH_H
+#define SIGHTLINE_KERN_DISPATCH_H
+#include "kern_api.h"
+
+enum { LEVEL_SCALAR = 0, LEVEL_AVX2 = 1, LEVEL_AVX2W16 = 2, LEVEL_AVX512 = 3 };
+
+int k_mr(int level);
+double k_fma_probe(int level, long iters, float *sink);
+void k_triad(int level, float *c, const float *a, const float *b, long n, float s);
+void k_gemm(int level, const gemm_args *g);
+void k_binop(int level, float *dst, const float *a, const float *b, long rows, long cols, int bcast, int mul);
+void k_scale(int level, float *dst, const float *a, long n, float s);
+void k_act(int level, float *dst, const float *x, long n, int kind);
+void k_swiglu(int level, float *dst, const float *g, const float *u, long n);
+void k_rmsnorm(int level, float *dst, const float *x, const float *w, long rows, long cols, float eps);
+void k_layernorm(int level, float *dst, const float *x, const float *w, const float *b, long rows, long cols, float eps);
+void k_softmax(int level, float *dst, const float *x, long rows, long cols);
+void k_attention(int level, const attn_args *a, long w0, long w1, float *scores);
+// Flat-argument wrappers for Go (cgo may not pass Go memory holding Go pointers).
+void gemm_call(int level, long m, long n, long k, const float *a, long lda, const uint8_t *w, int dt,
+	       long pstride, float *c, long ldc, long p0, long p1, float *abuf, float *bbuf);
+void attn_call(int level, const float *q, const float *k, const float *v, float *out, long tq, long h,
+	       long d, long tk, long hkv, long dv, long kvlen, long qpos0, int causal, float scale,
+	       long w0, long w1, float *scores);
+#endif
