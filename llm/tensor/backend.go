@@ -72,8 +72,28 @@ type Ops interface {
 	// Attention: q [Tq, H, D], k [Tk, Hkv, D], v [Tk, Hkv, Dv] → dst [Tq, H, Dv];
 	// H a multiple of Hkv (GQA: query head h reads kv head h/(H/Hkv)).
 	Attention(dst, q, k, v *Tensor, a Attn) error
+	// PagedAttention: q [T, H, D] → dst [T, H, Dv] for the rows of a.Seqs
+	// (other rows are left as they are). Key j of a sequence is row
+	// Pages[j/PageSize]·PageSize + j%PageSize of k [slots, Hkv, D] and
+	// v [slots, Hkv, Dv]; query i of the sequence sees keys j ≤ KVLen−QLen+i.
+	// Each row's result depends only on its own query and keys, in key order.
+	PagedAttention(dst, q, k, v *Tensor, a PagedAttn) error
 	// Argmax per row of x [m, n] into dst[m]; the first index wins ties.
 	Argmax(dst []int32, x *Tensor) error
+}
+
+// PagedAttn parameterises PagedAttention.
+type PagedAttn struct {
+	Scale    float32
+	PageSize int
+	Seqs     []AttnSeq
+}
+
+// AttnSeq is one sequence's rows in the batch and its keys in the pool.
+type AttnSeq struct {
+	QStart, QLen int     // batch rows [QStart, QStart+QLen)
+	KVLen        int     // keys, including the QLen new ones (the last QLen keys)
+	Pages        []int32 // pool pages holding keys 0..KVLen−1 in order
 }
 
 // Activation selects an elementwise function for Ops.Act.

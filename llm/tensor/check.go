@@ -467,3 +467,36 @@ func CheckArgmax(dst []int32, x *Tensor) (m, n int, err error) {
 	}
 	return m, n, nil
 }
+
+// CheckPagedAttention validates PagedAttention arguments.
+func CheckPagedAttention(dst, q, k, v *Tensor, a PagedAttn) (s AttnShape, err error) {
+	const op = "PagedAttention"
+	if s, err = CheckAttention(dst, q, k, v, Attn{}); err != nil {
+		return s, fmt.Errorf("%s: %w", op, err)
+	}
+	if a.PageSize <= 0 || s.Tk%a.PageSize != 0 {
+		return s, shapeErr(op, "page size %d does not divide %d slots", a.PageSize, s.Tk)
+	}
+	pages := s.Tk / a.PageSize
+	covered := make([]bool, s.Tq)
+	for i, sq := range a.Seqs {
+		if sq.QStart < 0 || sq.QLen < 0 || sq.QStart+sq.QLen > s.Tq {
+			return s, shapeErr(op, "seq %d rows [%d, %d) outside %d rows", i, sq.QStart, sq.QStart+sq.QLen, s.Tq)
+		}
+		if sq.KVLen < sq.QLen || len(sq.Pages)*a.PageSize < sq.KVLen {
+			return s, shapeErr(op, "seq %d: %d keys for %d queries in %d pages of %d", i, sq.KVLen, sq.QLen, len(sq.Pages), a.PageSize)
+		}
+		for _, p := range sq.Pages[:(sq.KVLen+a.PageSize-1)/a.PageSize] {
+			if p < 0 || int(p) >= pages {
+				return s, shapeErr(op, "seq %d: page %d outside [0, %d)", i, p, pages)
+			}
+		}
+		for r := sq.QStart; r < sq.QStart+sq.QLen; r++ {
+			if covered[r] {
+				return s, shapeErr(op, "row %d belongs to two sequences", r)
+			}
+			covered[r] = true
+		}
+	}
+	return s, nil
+}

@@ -124,7 +124,7 @@ func (b *Backend) Name() string { return "cpu-" + b.level.String() }
 
 // Level is the dispatch level in use; Threads the worker count.
 func (b *Backend) Level() Level { return b.level }
-func (b *Backend) Threads() int  { return b.threads }
+func (b *Backend) Threads() int { return b.threads }
 
 func (b *Backend) Close() error { b.pool.close(); return nil }
 

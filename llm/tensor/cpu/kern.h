@@ -493,28 +493,53 @@ static inline float dot(const float *a, const float *b, long n) {
 	return s;
 }
 
+// attend computes one query head's output over keys 0..last. Key j is row
+// key_row(j) of k/v (rows of hkv·d / hkv·dv floats), head kh.
+static inline long key_row(const int32_t *pages, long page, long j) {
+	return pages ? (long)pages[j / page] * page + j % page : j;
+}
+
+static void attend(const float *q, const float *k, const float *v, float *o, long d, long dv, long hkv, long kh,
+		   const int32_t *pages, long page, long last, float scale, float *scores) {
+	for (long j = 0; j <= last; j++) scores[j] = dot(q, k + (key_row(pages, page, j) * hkv + kh) * d, d) * scale;
+	softmax_row(scores, scores, last + 1);
+	long c = 0;
+	for (; c + W <= dv; c += W) {
+		vf acc = splat(0.0f);
+		for (long j = 0; j <= last; j++) acc = VFMA(splat(scores[j]), ld(v + (key_row(pages, page, j) * hkv + kh) * dv + c), acc);
+		st(o + c, acc);
+	}
+	for (; c < dv; c++) {
+		float acc = 0.0f;
+		for (long j = 0; j <= last; j++) acc += scores[j] * v[(key_row(pages, page, j) * hkv + kh) * dv + c];
+		o[c] = acc;
+	}
+}
+
 // attention over work items [w0, w1), item = query_row·H + head.
 void SFX(attention)(const attn_args *a, long w0, long w1, float *scores) {
 	const long group = a->h / a->hkv;
 	for (long it = w0; it < w1; it++) {
-		long i = it / a->h, h = it % a->h, kh = h / group;
+		long i = it / a->h, h = it % a->h;
 		long last = a->kvlen - 1;
 		if (a->causal && a->qpos0 + i < last) last = a->qpos0 + i;
-		const float *q = a->q + (i * a->h + h) * a->d;
-		for (long j = 0; j <= last; j++) scores[j] = dot(q, a->k + (j * a->hkv + kh) * a->d, a->d) * a->scale;
-		softmax_row(scores, scores, last + 1);
-		float *o = a->out + (i * a->h + h) * a->dv;
-		long c = 0;
-		for (; c + W <= a->dv; c += W) {
-			vf acc = splat(0.0f);
-			for (long j = 0; j <= last; j++) acc = VFMA(splat(scores[j]), ld(a->v + (j * a->hkv + kh) * a->dv + c), acc);
-			st(o + c, acc);
-		}
-		for (; c < a->dv; c++) {
-			float acc = 0.0f;
-			for (long j = 0; j <= last; j++) acc += scores[j] * a->v[(j * a->hkv + kh) * a->dv + c];
-			o[c] = acc;
-		}
+		attend(a->q + (i * a->h + h) * a->d, a->k, a->v, a->out + (i * a->h + h) * a->dv, a->d, a->dv, a->hkv,
+		       h / group, NULL, 1, last, a->scale, scores);
+	}
+}
+
+// paged attention over work items [w0, w1) of (row, head); rows outside any
+// sequence (row_seq < 0) are skipped.
+void SFX(paged_attention)(const pattn_args *a, long w0, long w1, float *scores) {
+	const long group = a->h / a->hkv;
+	for (long it = w0; it < w1; it++) {
+		long r = it / a->h, h = it % a->h;
+		int32_t s = a->row_seq[r];
+		if (s < 0) continue;
+		const int32_t *info = a->seq_info + 4 * s; // qstart, qlen, kvlen, pages offset
+		long last = info[2] - info[1] + (r - info[0]);
+		attend(a->q + (r * a->h + h) * a->d, a->k, a->v, a->out + (r * a->h + h) * a->dv, a->d, a->dv, a->hkv,
+		       h / group, a->pages + info[3], a->page, last, a->scale, scores);
 	}
 }
 

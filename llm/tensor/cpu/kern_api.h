@@ -32,6 +32,14 @@ typedef struct {
 	int causal; float scale;
 } attn_args;
 
+typedef struct {
+	const float *q, *k, *v; float *out;
+	long t, h, d, hkv, dv, page; float scale;
+	const int32_t *row_seq;   // [t] sequence index of each row, -1 if none
+	const int32_t *seq_info;  // [nseq][4] qstart, qlen, kvlen, offset into pages
+	const int32_t *pages;
+} pattn_args;
+
 #define DECL_LEVEL(L)                                                                           \
 	void gemm_##L(const gemm_args *g);                                                      \
 	int gemm_mr_##L(void);                                                                  \
@@ -43,6 +51,7 @@ typedef struct {
 	void layernorm_##L(float *dst, const float *x, const float *w, const float *b, long rows, long cols, float eps); \
 	void softmax_##L(float *dst, const float *x, long rows, long cols);                     \
 	void attention_##L(const attn_args *a, long w0, long w1, float *scores);                \
+	void paged_attention_##L(const pattn_args *a, long w0, long w1, float *scores);         \
 	double fma_probe_##L(long iters, float *sink);                                         \
 	void triad_##L(float *c, const float *a, const float *b, long n, float s);
 

@@ -66,3 +66,10 @@ void attn_call(int level, const float *q, const float *k, const float *v, float 
 	attn_args a = {q, k, v, out, tq, h, d, tk, hkv, dv, kvlen, qpos0, causal, scale};
 	k_attention(level, &a, w0, w1, scores);
 }
+
+void pattn_call(int level, const float *q, const float *k, const float *v, float *out, long t, long h, long d,
+		long hkv, long dv, long page, float scale, const int32_t *row_seq, const int32_t *seq_info,
+		const int32_t *pages, long w0, long w1, float *scores) {
+	pattn_args a = {q, k, v, out, t, h, d, hkv, dv, page, scale, row_seq, seq_info, pages};
+	PICK(paged_attention, &a, w0, w1, scores)
+}

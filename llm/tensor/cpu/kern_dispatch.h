@@ -22,4 +22,7 @@ void gemm_call(int level, long m, long n, long k, const float *a, long lda, cons
 void attn_call(int level, const float *q, const float *k, const float *v, float *out, long tq, long h,
 	       long d, long tk, long hkv, long dv, long kvlen, long qpos0, int causal, float scale,
 	       long w0, long w1, float *scores);
+void pattn_call(int level, const float *q, const float *k, const float *v, float *out, long t, long h, long d,
+		long hkv, long dv, long page, float scale, const int32_t *row_seq, const int32_t *seq_info,
+		const int32_t *pages, long w0, long w1, float *scores);
 #endif

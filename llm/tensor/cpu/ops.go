@@ -320,6 +320,56 @@ func (b *Backend) Attention(dst, q, k, v *tensor.Tensor, a tensor.Attn) error {
 	return nil
 }
 
+func (b *Backend) PagedAttention(dst, q, k, v *tensor.Tensor, a tensor.PagedAttn) error {
+	s, err := tensor.CheckPagedAttention(dst, q, k, v, a)
+	if err != nil {
+		return err
+	}
+	for _, in := range []*tensor.Tensor{q, k, v} {
+		if !aliasFree(dst, in) {
+			return fmt.Errorf("%w: PagedAttention: dst overlaps an input", tensor.ErrShape)
+		}
+	}
+	rowSeq := make([]int32, s.Tq)
+	for i := range rowSeq {
+		rowSeq[i] = -1
+	}
+	info := make([]int32, 0, 4*len(a.Seqs))
+	var pages []int32
+	maxKV, work := 1, 0
+	for i, sq := range a.Seqs {
+		for r := sq.QStart; r < sq.QStart+sq.QLen; r++ {
+			rowSeq[r] = int32(i)
+		}
+		info = append(info, int32(sq.QStart), int32(sq.QLen), int32(sq.KVLen), int32(len(pages)))
+		pages = append(pages, sq.Pages[:(sq.KVLen+a.PageSize-1)/a.PageSize]...)
+		maxKV = max(maxKV, sq.KVLen)
+		work += sq.QLen * sq.KVLen
+	}
+	items := s.Tq * s.H
+	if items == 0 || len(a.Seqs) == 0 {
+		return nil
+	}
+	if len(pages) == 0 {
+		pages = []int32{0}
+	}
+	t := min(b.threads, max(1, work*s.H*s.D/(1<<14)), items)
+	b.pool.run(t, func(tid int) {
+		lo, hi := split(items, t, tid)
+		if lo >= hi {
+			return
+		}
+		if len(b.scores[tid]) < maxKV {
+			b.scores[tid] = make([]float32, maxKV)
+		}
+		C.pattn_call(C.int(b.level), fp(q), fp(k), fp(v), fp(dst), C.long(s.Tq), C.long(s.H), C.long(s.D),
+			C.long(s.Hkv), C.long(s.Dv), C.long(a.PageSize), C.float(a.Scale),
+			(*C.int32_t)(unsafe.Pointer(&rowSeq[0])), (*C.int32_t)(unsafe.Pointer(&info[0])),
+			(*C.int32_t)(unsafe.Pointer(&pages[0])), C.long(lo), C.long(hi), fs(b.scores[tid]))
+	})
+	return nil
+}
+
 func (b *Backend) Argmax(dst []int32, x *tensor.Tensor) error {
 	m, n, err := tensor.CheckArgmax(dst, x)
 	if err != nil {

@@ -240,3 +240,32 @@ func (*Backend) Argmax(dst []int32, x *tensor.Tensor) error {
 	}
 	return nil
 }
+
+func (b *Backend) PagedAttention(dst, q, k, v *tensor.Tensor, a tensor.PagedAttn) error {
+	s, err := tensor.CheckPagedAttention(dst, q, k, v, a)
+	if err != nil {
+		return err
+	}
+	// Gather each sequence's keys into contiguous tensors and run dense attention.
+	kRow, vRow := s.Hkv*s.D, s.Hkv*s.Dv
+	for _, sq := range a.Seqs {
+		if sq.QLen == 0 {
+			continue
+		}
+		kk := make([]float32, sq.KVLen*kRow)
+		vv := make([]float32, sq.KVLen*vRow)
+		for j := 0; j < sq.KVLen; j++ {
+			slot := int(sq.Pages[j/a.PageSize])*a.PageSize + j%a.PageSize
+			copy(kk[j*kRow:], k.F32()[slot*kRow:(slot+1)*kRow])
+			copy(vv[j*vRow:], v.F32()[slot*vRow:(slot+1)*vRow])
+		}
+		kt, _ := b.FromF32(kk, sq.KVLen, s.Hkv, s.D)
+		vt, _ := b.FromF32(vv, sq.KVLen, s.Hkv, s.Dv)
+		qt, _ := q.Slice(sq.QStart, sq.QStart+sq.QLen)
+		ot, _ := dst.Slice(sq.QStart, sq.QStart+sq.QLen)
+		if err := b.Attention(ot, qt, kt, vt, tensor.Attn{Scale: a.Scale, Causal: true, QPos0: sq.KVLen - sq.QLen}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

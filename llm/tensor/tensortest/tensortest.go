@@ -68,17 +68,29 @@ func ShapeErrors(t *testing.T, be tensor.Backend) {
 		{"conv1d channels", func() error { return be.Conv1D(f32(8, 2), f32(8, 3), f32(2, 4, 3), nil, 1, 1) }},
 		{"conv1d too short", func() error { return be.Conv1D(f32(1, 2), f32(1, 3), f32(2, 3, 5), nil, 1, 0) }},
 		{"conv1d stride 0", func() error { return be.Conv1D(f32(8, 2), f32(8, 3), f32(2, 3, 3), nil, 0, 1) }},
-		{"conv2d dst", func() error { return be.Conv2D(f32(3, 2), f32(1, 4, 4), f32(2, 1, 2, 2), nil, [2]int{2, 2}, [2]int{0, 0}) }},
-		{"conv2d bias", func() error { return be.Conv2D(f32(4, 2), f32(1, 4, 4), f32(2, 1, 2, 2), f32(3), [2]int{2, 2}, [2]int{0, 0}) }},
+		{"conv2d dst", func() error {
+			return be.Conv2D(f32(3, 2), f32(1, 4, 4), f32(2, 1, 2, 2), nil, [2]int{2, 2}, [2]int{0, 0})
+		}},
+		{"conv2d bias", func() error {
+			return be.Conv2D(f32(4, 2), f32(1, 4, 4), f32(2, 1, 2, 2), f32(3), [2]int{2, 2}, [2]int{0, 0})
+		}},
 		{"avgpool k", func() error { return be.AvgPool1D(f32(1, 2), f32(1, 2), 2, 2) }},
-		{"attention heads", func() error { return be.Attention(f32(1, 3, 4), f32(1, 3, 4), f32(2, 2, 4), f32(2, 2, 4), tensor.Attn{Scale: 1}) }},
+		{"attention heads", func() error {
+			return be.Attention(f32(1, 3, 4), f32(1, 3, 4), f32(2, 2, 4), f32(2, 2, 4), tensor.Attn{Scale: 1})
+		}},
 		{"attention causal range", func() error {
 			return be.Attention(f32(2, 2, 4), f32(2, 2, 4), f32(2, 1, 4), f32(2, 1, 4), tensor.Attn{Scale: 1, Causal: true, QPos0: 1})
 		}},
-		{"attention kvlen", func() error { return be.Attention(f32(1, 2, 4), f32(1, 2, 4), f32(2, 1, 4), f32(2, 1, 4), tensor.Attn{KVLen: 3}) }},
-		{"attention v", func() error { return be.Attention(f32(1, 2, 4), f32(1, 2, 4), f32(2, 1, 4), f32(3, 1, 4), tensor.Attn{}) }},
+		{"attention kvlen", func() error {
+			return be.Attention(f32(1, 2, 4), f32(1, 2, 4), f32(2, 1, 4), f32(2, 1, 4), tensor.Attn{KVLen: 3})
+		}},
+		{"attention v", func() error {
+			return be.Attention(f32(1, 2, 4), f32(1, 2, 4), f32(2, 1, 4), f32(3, 1, 4), tensor.Attn{})
+		}},
 		{"argmax dst", func() error { return be.Argmax(make([]int32, 1), f32(2, 3)) }},
-		{"negative dim", func() error { return be.Scale(&tensor.Tensor{DType: tensor.F32, Shape: []int{-1}}, &tensor.Tensor{DType: tensor.F32, Shape: []int{-1}}, 1) }},
+		{"negative dim", func() error {
+			return be.Scale(&tensor.Tensor{DType: tensor.F32, Shape: []int{-1}}, &tensor.Tensor{DType: tensor.F32, Shape: []int{-1}}, 1)
+		}},
 		{"huge shape", func() error { return be.Scale(f32(1<<30, 1<<30), f32(1<<30, 1<<30), 1) }},
 	}
 	for _, c := range cases {

@@ -1,0 +1,5 @@
+//go:build cgo
+
+package main
+
+import _ "github.com/sightline/sightline/llm/tensor/cpu" // registers the "cpu" backend

@@ -1,0 +1,58 @@
+package input
+
+import (
+	"github.com/sightline/sightline/llm/tensor"
+	"github.com/sightline/sightline/media"
+)
+
+// Features is encoder input: e.g. image patches [N, C·T·P·P] with grid (t, h, w).
+type Features struct {
+	Data  []float32
+	Shape []int
+	Grid  [3]int
+}
+
+// Span is one media occurrence in Prompt.Tokens.
+type Span struct {
+	Start, Len int            // placeholder rows [Start, Start+Len)
+	NPos       int            // positions the span advances (≠ Len under M-RoPE)
+	Modality   media.Modality //
+	Key        uint64         // content identity (hash of source bytes and feature shape)
+	Features   *Features      // encoder input; nil when Embeds was given
+	Embeds     *tensor.Tensor // [Len, Hidden], set by an encoder or by the request
+}
+
+// Prompt is a tokenized request with media placeholders already expanded.
+type Prompt struct {
+	Tokens   []int32
+	Spans    []Span     // sorted by Start, non-overlapping
+	MRoPE    [][3]int32 // (t, h, w) per token relative to the prompt start; nil without M-RoPE
+	PosDelta int32      // position advance beyond len(Tokens) (M-RoPE: negative)
+}
+
+// Splices turns spans with embeddings into batch splices for rows [0, len(Tokens)).
+func (p *Prompt) Splices() []Splice {
+	var out []Splice
+	for _, s := range p.Spans {
+		if s.Embeds != nil {
+			out = append(out, Splice{Row: s.Start, Len: s.Len, Embeds: s.Embeds})
+		}
+	}
+	return out
+}
+
+// Keys returns the prompt as prefix-cache keys: token ids, with each media
+// span's rows replaced by a value derived from its content key (high bit set),
+// so prompts with different images never share those pages.
+func (p *Prompt) Keys() []uint32 {
+	keys := make([]uint32, len(p.Tokens))
+	for i, t := range p.Tokens {
+		keys[i] = uint32(t)
+	}
+	for _, s := range p.Spans {
+		for i := s.Start; i < s.Start+s.Len && i < len(keys); i++ {
+			keys[i] = uint32(s.Key>>32^s.Key^uint64(i-s.Start)*0x9e3779b1) | 1<<31
+		}
+	}
+	return keys
+}
