@@ -22,6 +22,10 @@ type Span struct {
 	Embeds     *tensor.Tensor // [Len, Hidden], set by an encoder or by the request
 }
 
+// MediaMarker stands in a token sequence for one media item whose placeholder
+// the processor inserts (see processors.Processor).
+const MediaMarker int32 = -1
+
 // Prompt is a tokenized request with media placeholders already expanded.
 type Prompt struct {
 	Tokens   []int32
@@ -42,8 +46,9 @@ func (p *Prompt) Splices() []Splice {
 }
 
 // Keys returns the prompt as prefix-cache keys: token ids, with each media
-// span's rows replaced by a value derived from its content key (high bit set),
-// so prompts with different images never share those pages.
+// span's rows replaced by a value mixed from its full 64-bit content key and
+// the row index (high bit set, so it never equals a token id): prompts with
+// different media never share those pages.
 func (p *Prompt) Keys() []uint32 {
 	keys := make([]uint32, len(p.Tokens))
 	for i, t := range p.Tokens {
@@ -51,8 +56,16 @@ func (p *Prompt) Keys() []uint32 {
 	}
 	for _, s := range p.Spans {
 		for i := s.Start; i < s.Start+s.Len && i < len(keys); i++ {
-			keys[i] = uint32(s.Key>>32^s.Key^uint64(i-s.Start)*0x9e3779b1) | 1<<31
+			keys[i] = uint32(mix64(s.Key^mix64(uint64(i-s.Start))))&0x7fffffff | 1<<31
 		}
 	}
 	return keys
+}
+
+// mix64 is the splitmix64 finaliser.
+func mix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
