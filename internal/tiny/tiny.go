@@ -85,7 +85,8 @@ func (s Spec) tensors(vocab int) []tensorSpec {
 }
 
 // values generates a tensor's values: matrices uniform with std 1/√fan_in
-// (embeddings std 1), norms 1 ± 0.1, biases ± 0.1.
+// (embeddings uniform ± 0.5, so tied-output logits stay a few units wide and
+// sampling is not degenerate), norms 1 ± 0.1, biases ± 0.1.
 func values(r *rand.Rand, t tensorSpec) []float32 {
 	n := 1
 	for _, d := range t.shape {
@@ -94,8 +95,8 @@ func values(r *rand.Rand, t tensorSpec) []float32 {
 	v := make([]float32, n)
 	a := 0.1
 	switch {
-	case t.kind == 0 && t.gguf == "token_embd.weight":
-		a = math.Sqrt(3)
+	case t.kind == 0 && (t.gguf == "token_embd.weight" || t.gguf == "output.weight"):
+		a = 0.5
 	case t.kind == 0:
 		a = math.Sqrt(3 / float64(t.shape[len(t.shape)-1]))
 	}

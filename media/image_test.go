@@ -1,0 +1,262 @@
+package media
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// diffStats compares RGB bytes: max absolute difference and mean.
+func diffStats(t *testing.T, got *RGB, want []byte) (int, float64) {
+	t.Helper()
+	if len(got.Pix) != len(want) {
+		t.Fatalf("got %d bytes (%dx%d), want %d", len(got.Pix), got.W, got.H, len(want))
+	}
+	maxd, sum := 0, 0
+	for i := range want {
+		d := int(got.Pix[i]) - int(want[i])
+		d = max(d, -d)
+		maxd = max(maxd, d)
+		sum += d
+	}
+	return maxd, float64(sum) / float64(len(want))
+}
+
+// Pillow 9.4.0 decodes of the testdata files (see testdata/README.md).
+func TestDecodeImageMatchesPillow(t *testing.T) {
+	tests := []struct {
+		file    string
+		maxDiff int
+		mean    float64
+	}{
+		// libjpeg-turbo "fancy" chroma upsampling; Go's own conversion is off
+		// by up to 117 levels on these. The residue is IDCT rounding.
+		{"checker_64x48.q85.420.jpg", 0, 0},
+		{"checker_64x48.q85.422.jpg", 0, 0},
+		{"checker_64x48.q85.444.prog.jpg", 0, 0},
+		{"noise_50x37.q85.420.prog.jpg", 2, 0.07},
+		{"gradient_83x61.gray.jpg", 1, 0.01},
+		{"s440.jpg", 2, 0.04}, // cjpeg -sample 1x2
+		{"s411.jpg", 2, 0.04}, // cjpeg -sample 4x1 (libjpeg replicates)
+		{"cmyk.jpg", 1, 0.03}, // Adobe CMYK, Pillow's subtractive CMYK→RGB
+		{"ptrans.gif", 0, 0},  // transparent index keeps its stored colour
+		{"offset.gif", 0, 0},  // first frame smaller than the screen
+	}
+	for _, tt := range tests {
+		b, err := os.ReadFile(filepath.Join("testdata", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join("testdata", tt.file+".rgb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := DecodeImage(b, Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.file, err)
+		}
+		maxd, mean := diffStats(t, got, want)
+		t.Logf("%-32s max %d mean %.4f", tt.file, maxd, mean)
+		if maxd > tt.maxDiff || mean > tt.mean {
+			t.Errorf("%s: max diff %d mean %.4f, want ≤ %d, ≤ %.2f", tt.file, maxd, mean, tt.maxDiff, tt.mean)
+		}
+	}
+}
+
+// repoRoot walks up to go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// All 28 JPEG cases of ../shared/fixtures/pil (4 images × 4:2:0/4:2:2/4:4:4,
+// baseline and progressive, plus grey).
+func TestDecodeJPEGSharedPillowFixtures(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "..", "shared", "fixtures", "pil")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	if len(files) == 0 {
+		t.Skipf("no Pillow JPEG fixtures in %s", dir)
+	}
+	worst, total, n := 0, 0.0, 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(f + ".rgb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := DecodeImage(b, Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		maxd, mean := diffStats(t, got, want)
+		if maxd > 3 || mean > 0.1 {
+			t.Errorf("%s: max %d mean %.4f, want ≤ 3, ≤ 0.1", filepath.Base(f), maxd, mean)
+		}
+		worst, total, n = max(worst, maxd), total+mean, n+1
+	}
+	t.Logf("%d JPEGs vs Pillow: worst max diff %d, average mean diff %.4f", n, worst, total/float64(n))
+}
+
+func encodePNG(t testing.TB, img image.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Conversions checked against Pillow's convert("RGB") while writing them.
+func TestDecodeImageModes(t *testing.T) {
+	rgba := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	rgba.Pix = []uint8{200, 100, 50, 0, 10, 20, 30, 128} // alpha dropped, not composited
+	g16 := image.NewGray16(image.Rect(0, 0, 3, 1))
+	g16.Pix = []uint8{0, 7, 0, 255, 4, 0} // 7, 255, 1024 → Pillow clips to 255
+	n64 := image.NewNRGBA64(image.Rect(0, 0, 1, 1))
+	n64.Pix = []uint8{0x12, 0x34, 0xab, 0xcd, 0xff, 0x01, 0x00, 0x10} // high bytes, alpha dropped
+	pal := image.NewPaletted(image.Rect(0, 0, 2, 1), color.Palette{color.NRGBA{1, 2, 3, 255}, color.NRGBA{9, 8, 7, 0}})
+	pal.Pix = []uint8{1, 0}
+	gray := image.NewGray(image.Rect(0, 0, 2, 1))
+	gray.Pix = []uint8{17, 250}
+	tests := []struct {
+		name string
+		img  image.Image
+		want []uint8
+	}{
+		{"nrgba", rgba, []uint8{200, 100, 50, 10, 20, 30}},
+		{"gray16", g16, []uint8{7, 7, 7, 255, 255, 255, 255, 255, 255}},
+		{"nrgba64", n64, []uint8{0x12, 0xab, 0xff}},
+		{"paletted+trns", pal, []uint8{9, 8, 7, 1, 2, 3}},
+		{"gray", gray, []uint8{17, 17, 17, 250, 250, 250}},
+	}
+	for _, tt := range tests {
+		got, codec, err := DecodeImage(encodePNG(t, tt.img), Limits{})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if codec != "png" || !bytes.Equal(got.Pix, tt.want) {
+			t.Errorf("%s: %s %v, want png %v", tt.name, codec, got.Pix, tt.want)
+		}
+	}
+	// CMYK (Pillow's subtractive formula), through toRGB directly.
+	cmyk := image.NewCMYK(image.Rect(0, 0, 2, 1))
+	cmyk.Pix = []uint8{10, 20, 30, 40, 200, 0, 100, 100}
+	if got := toRGB(cmyk, "tiff").Pix; !bytes.Equal(got, []uint8{205, 195, 185, 0, 155, 55}) {
+		t.Errorf("cmyk: %v", got)
+	}
+}
+
+// pngWithSize rewrites the IHDR of a tiny PNG to claim w×h.
+func pngWithSize(t *testing.T, w, h uint32) []byte {
+	b := encodePNG(t, image.NewGray(image.Rect(0, 0, 1, 1)))
+	binary.BigEndian.PutUint32(b[16:], w)
+	binary.BigEndian.PutUint32(b[20:], h)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	return b
+}
+
+func TestDecodeImageLimits(t *testing.T) {
+	var ms0, ms1 runtime.MemStats
+	bomb := pngWithSize(t, 100000, 100000) // 10^10 pixels in 70 bytes
+	runtime.ReadMemStats(&ms0)
+	_, _, err := DecodeImage(bomb, Limits{})
+	runtime.ReadMemStats(&ms1)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "100000x100000") {
+		t.Errorf("bomb: %v", err)
+	}
+	if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 1<<20 {
+		t.Errorf("bomb allocated %d bytes before failing", alloc)
+	}
+	var gifBomb bytes.Buffer
+	g := &gif.GIF{Image: []*image.Paletted{image.NewPaletted(image.Rect(0, 0, 1, 1), color.Palette{color.Black})},
+		Delay: []int{0}, Config: image.Config{Width: 60000, Height: 60000, ColorModel: color.Palette{color.Black}}}
+	if err := gif.EncodeAll(&gifBomb, g); err != nil {
+		t.Fatal(err)
+	}
+	var jpg bytes.Buffer
+	if err := jpeg.Encode(&jpg, image.NewGray(image.Rect(0, 0, 40, 30)), nil); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		lim  Limits
+		want error
+		msg  string
+	}{
+		{"gif screen bomb", gifBomb.Bytes(), Limits{}, ErrTooLarge, "3600000000 pixels"},
+		{"pixels", jpg.Bytes(), Limits{MaxPixels: 1199}, ErrTooLarge, "40x30 image has 1200 pixels, more than 1199"},
+		{"bytes", jpg.Bytes(), Limits{MaxBytes: 100}, ErrTooLarge, "exceeds 100"},
+		{"zero size", pngWithSize(t, 0, 5), Limits{}, ErrDecode, "png"},
+		{"not an image", []byte("RIFFabcdWAVEfmt "), Limits{}, ErrUnsupported, `starts with "RIFFabcd"`},
+		{"binary", []byte{0, 1, 2}, Limits{}, ErrUnsupported, "starts with 00 01 02"},
+		{"truncated png", encodePNG(t, image.NewGray(image.Rect(0, 0, 64, 64)))[:60], Limits{}, ErrDecode, "png"},
+		{"empty", nil, Limits{}, ErrUnsupported, "not a recognised image format"},
+	}
+	for _, tt := range tests {
+		_, _, err := DecodeImage(tt.data, tt.lim)
+		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s: %v, want %v containing %q", tt.name, err, tt.want, tt.msg)
+		}
+	}
+}
+
+// A YCbCr image with odd sizes exercises every edge case of the upsamplers.
+func TestJPEGUpsamplingEdges(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410, image.YCbCrSubsampleRatio444} {
+		for _, size := range [][2]int{{1, 1}, {2, 2}, {3, 1}, {4, 3}, {5, 7}, {9, 2}} {
+			m := image.NewYCbCr(image.Rect(0, 0, size[0], size[1]), ratio)
+			for i := range m.Cb {
+				m.Cb[i], m.Cr[i] = uint8(37*i), uint8(255-29*i)
+			}
+			for i := range m.Y {
+				m.Y[i] = uint8(11 * i)
+			}
+			got := jpegToRGB(m)
+			if got.W != size[0] || got.H != size[1] || len(got.Pix) != 3*size[0]*size[1] {
+				t.Errorf("%v %v: got %dx%d", ratio, size, got.W, got.H)
+			}
+			// A flat chroma plane must give exactly the flat colour everywhere.
+			for i := range m.Cb {
+				m.Cb[i], m.Cr[i] = 90, 160
+			}
+			flat := jpegToRGB(m)
+			t0 := newYCCTables()
+			for i := 0; i < len(flat.Pix); i += 3 {
+				y := int32(m.Y[m.YOffset((i/3)%size[0], (i/3)/size[0])])
+				if flat.Pix[i] != clamp8(y+t0.crR[160]) || flat.Pix[i+2] != clamp8(y+t0.cbB[90]) {
+					t.Errorf("%v %v: pixel %d = %v", ratio, size, i/3, flat.Pix[i:i+3])
+					break
+				}
+			}
+		}
+	}
+}
