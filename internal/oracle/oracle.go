@@ -63,6 +63,10 @@ func dirs() []string {
 	return []string{filepath.Join(root, "testdata", "oracle"), filepath.Join(root, "..", "shared", "fixtures", "oracle")}
 }
 
+// embedded are oracle files kept elsewhere in the repository: the default
+// model is embedded in the binary from internal/defaultmodel.
+var embedded = map[string]string{"stories260K.gguf": filepath.Join("internal", "defaultmodel", "stories260K.gguf")}
+
 // Path finds rel (relative to the oracle folder, e.g. "models/x.gguf") in
 // testdata or the shared fixtures; ok is false when neither has it.
 func Path(rel string) (string, bool) {
@@ -74,6 +78,9 @@ func Path(rel string) (string, bool) {
 	}
 	// index.json names models relative to shared/fixtures ("oracle/models/…", "models/stories260K/…").
 	base := filepath.Base(rel)
+	if p, ok := embedded[base]; ok {
+		return filepath.Join(repoRoot(), p), true
+	}
 	for _, d := range dirs() {
 		p := filepath.Join(d, "models", base)
 		if _, err := os.Stat(p); err == nil {

@@ -126,6 +126,7 @@ type Stats struct {
 	Running, Waiting        atomic.Int64 // in the loop: running, queued (incl. n>1 followers)
 	Submitted               atomic.Int64 // handed to Submit, not yet taken by the loop
 	TotalPages              atomic.Int64
+	UsedTokens              atomic.Int64 // KV pages in use × page size
 	PromptTokens, GenTokens atomic.Int64
 	CachedTokens            atomic.Int64
 	Requests, Retractions   atomic.Int64
@@ -272,6 +273,7 @@ func (e *Engine) Idle() bool {
 
 // gauges refreshes the loop-owned gauges.
 func (e *Engine) gauges() {
+	e.stats.UsedTokens.Store(int64(e.kv.Used() * e.cfg.PageSize))
 	e.stats.Running.Store(int64(e.sched.Running()))
 	e.stats.Waiting.Store(int64(e.sched.Waiting() + len(e.held)))
 }

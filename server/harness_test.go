@@ -1,0 +1,216 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sightline/sightline/internal/defaultmodel"
+	"github.com/sightline/sightline/internal/tiny"
+	"github.com/sightline/sightline/llm/engine"
+	"github.com/sightline/sightline/llm/kvcache"
+	"github.com/sightline/sightline/llm/model"
+	_ "github.com/sightline/sightline/llm/model/llama"
+	"github.com/sightline/sightline/llm/prefix"
+	"github.com/sightline/sightline/llm/tensor"
+	"github.com/sightline/sightline/llm/tensor/ref"
+	"github.com/sightline/sightline/llm/tokenizer"
+	"github.com/sightline/sightline/media"
+	"github.com/sightline/sightline/server/chat"
+)
+
+var (
+	tinyDir     string // tiny-qwen2 HF directory (ChatML template, byte-level BPE)
+	storiesGGUF string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "server-test")
+	if err != nil {
+		panic(err)
+	}
+	if err := tiny.Write(dir, tiny.Shapes["tiny-qwen2"], true, false); err != nil {
+		panic(err)
+	}
+	tinyDir = filepath.Join(dir, "hf")
+	if storiesGGUF, err = defaultmodel.Write(dir); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// newBackend is the backend server tests run on (cpu with cgo).
+var newBackend = func() tensor.Backend { return ref.New() }
+
+type testServer struct {
+	*httptest.Server
+	srv *Server
+	eng *engine.Engine
+	kv  *kvcache.Pool
+	tok *tokenizer.Tokenizer
+}
+
+type opts struct {
+	path   string
+	cfg    Config
+	pages  int
+	noTmpl bool
+}
+
+func start(t testing.TB, o opts) *testServer {
+	t.Helper()
+	if o.path == "" {
+		o.path = tinyDir
+	}
+	be := newBackend()
+	m, err := model.Load(o.path, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok *tokenizer.Tokenizer
+	if m.GGUF != nil {
+		v, err := tokenizer.VocabFromGGUF(m.GGUF)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err = tokenizer.FromGGUF(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else if tok, err = tokenizer.Load(o.path); err != nil {
+		t.Fatal(err)
+	}
+	if o.pages == 0 {
+		o.pages = 256
+	}
+	kv, err := kvcache.New(be, m.Config().KVSpec(4, o.pages))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pc prefix.Cache
+	if o.cfg.DisableRadixCache {
+		pc, _ = prefix.NewNone(4)
+	} else {
+		pc, _ = prefix.NewRadix(4)
+	}
+	eng, err := engine.New(m, kv, pc, engine.TokenizerText(tok), nil, engine.Config{PageSize: 4, StepTokens: 64,
+		ContextLen: 512, EOS: append(m.Config().EOS, tok.EOS()...), Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { eng.Run(ctx); close(done) }()
+	var tmpl *chat.Template
+	var src string
+	if !o.noTmpl {
+		if src = tok.ChatTemplate(); src != "" {
+			if tmpl, err = chat.Parse(src); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	loader, err := media.New(media.Config{Limits: media.DefaultLimits()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := o.cfg
+	cfg.ModelPath, cfg.Vocab, cfg.Hidden = o.path, m.Config().Vocab, m.Config().Hidden
+	if cfg.ServedModelName == "" {
+		cfg.ServedModelName = "tiny"
+	}
+	cfg.Generation = m.Config().Generation
+	srv := New(cfg, Deps{Engine: eng, Tokenizer: tok, Template: tmpl, TemplateSource: src, Media: loader})
+	srv.SetReady()
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		cancel()
+		<-done
+		m.Close()
+	})
+	return &testServer{Server: hs, srv: srv, eng: eng, kv: kv, tok: tok}
+}
+
+// post sends a JSON body and returns status and body.
+func (ts *testServer) post(t testing.TB, path, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (ts *testServer) get(t testing.TB, path string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(ts.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// sseData splits an SSE body into its data payloads.
+func sseData(t testing.TB, body []byte) []string {
+	t.Helper()
+	var out []string
+	for _, ev := range bytes.Split(body, []byte("\n\n")) {
+		ev = bytes.TrimSpace(ev)
+		if len(ev) == 0 {
+			continue
+		}
+		if !bytes.HasPrefix(ev, []byte("data: ")) {
+			t.Fatalf("SSE event %q lacks the data: prefix", ev)
+		}
+		out = append(out, string(ev[len("data: "):]))
+	}
+	if len(out) == 0 || out[len(out)-1] != "[DONE]" {
+		t.Fatalf("stream does not end with [DONE]: %q", body)
+	}
+	return out
+}
+
+func decode[T any](t testing.TB, b []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return v
+}
+
+// idle waits until no request runs and only the prefix cache holds pages.
+func (ts *testServer) idle(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		used, cached, err := ts.eng.UsedPages(context.Background())
+		if err == nil && used == cached && ts.eng.Idle() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("engine not idle: %d pages used, %d cached", used, cached)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are SGLang's Prometheus series (API.md §8), on a registry of
+// their own so several servers (tests) can coexist.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests prometheus.Counter
+	ttft     prometheus.Histogram
+	itl      prometheus.Histogram
+	tpot     prometheus.Histogram
+	e2e      prometheus.Histogram
+}
+
+func newMetrics(model string, eng Engine) *metrics {
+	labels := prometheus.Labels{"model_name": model, "engine_type": "unified"}
+	reg := prometheus.NewRegistry()
+	m := &metrics{reg: reg}
+	opts := func(name, help string) prometheus.Opts {
+		return prometheus.Opts{Name: "sglang:" + name, Help: help, ConstLabels: labels}
+	}
+	hist := func(name, help string, buckets []float64) prometheus.Histogram {
+		o := opts(name, help)
+		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: o.Name, Help: o.Help, ConstLabels: labels, Buckets: buckets})
+	}
+	st := eng.Stats()
+	m.requests = prometheus.NewCounter(prometheus.CounterOpts(opts("num_requests_total", "Requests received.")))
+	lat := []float64{0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60}
+	m.ttft = hist("time_to_first_token_seconds", "Time to first token.", lat)
+	m.itl = hist("inter_token_latency_seconds", "Time between output tokens.", lat)
+	m.tpot = hist("time_per_output_token_seconds", "Time per output token (older name of inter_token_latency_seconds).", lat)
+	m.e2e = hist("e2e_request_latency_seconds", "End-to-end request latency.", lat)
+	ratio := func(num, den float64) float64 {
+		if den <= 0 {
+			return 0
+		}
+		return num / den
+	}
+	reg.MustRegister(m.requests, m.ttft, m.itl, m.tpot, m.e2e,
+		prometheus.NewCounterFunc(prometheus.CounterOpts(opts("prompt_tokens_total", "Prompt tokens processed.")),
+			func() float64 { return float64(st.PromptTokens.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts(opts("generation_tokens_total", "Tokens generated.")),
+			func() float64 { return float64(st.GenTokens.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("num_running_reqs", "Running requests.")),
+			func() float64 { return float64(st.Running.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("num_queue_reqs", "Queued requests.")),
+			func() float64 { return float64(st.Waiting.Load() + st.Submitted.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("num_used_tokens", "KV slots in use (pages × page size).")),
+			func() float64 { return float64(st.UsedTokens.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("token_usage", "Fraction of the KV pool in use.")),
+			func() float64 { return ratio(float64(st.UsedTokens.Load()), float64(eng.Capacity())) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("gen_throughput", "Recent generation throughput (tokens/s).")),
+			func() float64 { return math.Float64frombits(st.LastGenThroughput.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("cache_hit_rate", "Prompt tokens served from the prefix cache / prompt tokens.")),
+			func() float64 { return ratio(float64(st.CachedTokens.Load()), float64(st.PromptTokens.Load())) }),
+	)
+	return m
+}
+
+func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+
+// tracker observes one output's latencies.
+type tracker struct {
+	m     *metrics
+	start time.Time
+	last  time.Time
+	first bool
+}
+
+func (m *metrics) track() *tracker {
+	m.requests.Inc()
+	return &tracker{m: m, start: time.Now()}
+}
+
+// tokens records n new tokens arriving now.
+func (t *tracker) tokens(n int) {
+	if n == 0 {
+		return
+	}
+	now := time.Now()
+	if !t.first {
+		t.first = true
+		t.m.ttft.Observe(now.Sub(t.start).Seconds())
+	} else {
+		per := now.Sub(t.last).Seconds() / float64(n)
+		for i := 0; i < n; i++ {
+			t.m.itl.Observe(per)
+			t.m.tpot.Observe(per)
+		}
+	}
+	t.last = now
+}
+
+func (t *tracker) done() { t.m.e2e.Observe(time.Since(t.start).Seconds()) }
