@@ -131,7 +131,11 @@ func start(t testing.TB, o opts) *testServer {
 		cfg.ServedModelName = "tiny"
 	}
 	cfg.Generation = m.Config().Generation
-	srv := New(cfg, Deps{Engine: eng, Tokenizer: tok, Template: tmpl, TemplateSource: src, Media: loader})
+	gr, err := NewGrammars(tok, m.Config().Vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(cfg, Deps{Engine: eng, Tokenizer: tok, Template: tmpl, TemplateSource: src, Media: loader, Grammar: gr})
 	srv.SetReady()
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {

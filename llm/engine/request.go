@@ -28,11 +28,13 @@ type Request struct {
 	Grammar Grammar
 }
 
-// Grammar is a per-sequence constraint (llm/grammar's Matcher).
+// Grammar is a per-sequence constraint (llm/grammar's Matcher): FillMask
+// sets the allowed tokens (never EOS; the engine allows EOS when Done).
 type Grammar interface {
-	FillMask(dst []uint64)
+	FillMask(dst []uint64) error
 	Accept(tok int32) error
 	Done() bool
+	Terminated() bool // done and no further token possible
 }
 
 // LogprobOptions select what logprobs a request returns (API.md §3.7).

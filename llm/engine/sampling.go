@@ -140,9 +140,11 @@ func (s *seq) finalText(fr *sample.FinishReason) string {
 
 // grammarMask computes the allowed tokens of s; EOS is allowed once the
 // grammar is complete.
-func (e *Engine) grammarMask(s *seq) []uint64 {
+func (e *Engine) grammarMask(s *seq) ([]uint64, error) {
 	g := s.req.Grammar
-	g.FillMask(s.mask)
+	if err := g.FillMask(s.mask); err != nil && !g.Done() {
+		return nil, err
+	}
 	if g.Done() {
 		for id := range s.eos {
 			if int(id)/64 < len(s.mask) {
@@ -150,11 +152,5 @@ func (e *Engine) grammarMask(s *seq) []uint64 {
 			}
 		}
 	}
-	return s.mask
-}
-
-// grammarTerminal reports whether the grammar admits no further token.
-func grammarTerminal(g Grammar) bool {
-	t, ok := g.(interface{ Terminated() bool })
-	return ok && t.Terminated()
+	return s.mask, nil
 }

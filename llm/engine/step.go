@@ -196,7 +196,13 @@ func (e *Engine) sampleRow(s *seq, row []float32) {
 	}
 	var mask []uint64
 	if g := s.req.Grammar; g != nil {
-		mask = e.grammarMask(s)
+		var err error
+		if mask, err = e.grammarMask(s); err != nil {
+			s.pending.Err = err
+			r := sample.Abort("grammar: "+err.Error(), 500, "InternalServerError")
+			e.finish(s, &r)
+			return
+		}
 	}
 	tok, lp, err := s.draw(row, mask)
 	if err != nil {
@@ -235,7 +241,7 @@ func (e *Engine) sampleRow(s *seq, row []float32) {
 		if fr == nil && n >= s.maxNew {
 			r := sample.LengthLimit(s.maxNew)
 			fr = &r
-		} else if g := s.req.Grammar; fr == nil && g != nil && g.Done() && grammarTerminal(g) {
+		} else if g := s.req.Grammar; fr == nil && g != nil && g.Terminated() {
 			r := sample.StopToken(tok)
 			fr = &r
 		}

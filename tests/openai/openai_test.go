@@ -1,0 +1,183 @@
+// Package openai_test drives a real `sightline serve` process with the
+// official OpenAI Go client (chat, streaming chat, completions, models). It
+// lives in its own module so the client's dependencies stay out of the main
+// go.mod.
+package openai_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+var baseURL string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "openai-e2e")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "sightline")
+	for _, c := range [][]string{
+		{"go", "build", "-o", bin, "./cmd/sightline"},
+		{"go", "run", "./cmd/mktiny", "--out", filepath.Join(dir, "tiny"), "--shape", "tiny-qwen2", "--format", "hf"},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Dir = filepath.Join("..", "..") // the main module: this module only holds the client
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "setup:", strings.Join(c, " "), err)
+			return 1
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	srv := exec.Command(bin, "serve", "--model-path", filepath.Join(dir, "tiny", "hf"), "--served-model-name", "tiny",
+		"--port", fmt.Sprint(port), "--api-key", "test-key", "--threads", "2", "--kv-cache-memory", "64MiB")
+	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
+	if err := srv.Start(); err != nil {
+		panic(err)
+	}
+	defer func() {
+		srv.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- srv.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			srv.Process.Kill()
+		}
+	}()
+	baseURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(baseURL + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintln(os.Stderr, "server did not become healthy")
+			return 1
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return m.Run()
+}
+
+func client() openai.Client {
+	return openai.NewClient(option.WithBaseURL(baseURL+"/v1"), option.WithAPIKey("test-key"), option.WithMaxRetries(0))
+}
+
+func TestChat(t *testing.T) {
+	ctx := context.Background()
+	c := client()
+	resp, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:       "tiny",
+		Messages:    []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Be brief."), openai.UserMessage("Say hello.")},
+		MaxTokens:   openai.Int(6),
+		Temperature: openai.Float(0),
+		Logprobs:    openai.Bool(true),
+		TopLogprobs: openai.Int(2),
+		Seed:        openai.Int(3),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Choices) != 1 || resp.Choices[0].Message.Role != "assistant" || resp.Usage.CompletionTokens == 0 ||
+		resp.Usage.TotalTokens != resp.Usage.PromptTokens+resp.Usage.CompletionTokens {
+		t.Fatalf("%+v", resp)
+	}
+	if lp := resp.Choices[0].Logprobs.Content; int64(len(lp)) != resp.Usage.CompletionTokens || len(lp[0].TopLogprobs) == 0 {
+		t.Fatalf("logprobs %+v", resp.Choices[0].Logprobs)
+	}
+	// the same request streamed accumulates to the same message
+	stream := c.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+		Model:         "tiny",
+		Messages:      []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Be brief."), openai.UserMessage("Say hello.")},
+		MaxTokens:     openai.Int(6),
+		Temperature:   openai.Float(0),
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+	})
+	acc := openai.ChatCompletionAccumulator{}
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(acc.Choices) != 1 || acc.Choices[0].Message.Content != resp.Choices[0].Message.Content || acc.Usage.CompletionTokens != resp.Usage.CompletionTokens {
+		t.Fatalf("streamed %q (usage %+v), non-streamed %q", acc.Choices[0].Message.Content, acc.Usage, resp.Choices[0].Message.Content)
+	}
+	// errors come back as API errors
+	_, err = c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "nope", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")}})
+	var apiErr *openai.Error
+	if err == nil || !errorsAs(err, &apiErr) || apiErr.StatusCode != 400 {
+		t.Fatalf("unknown model: %v", err)
+	}
+}
+
+func TestCompletions(t *testing.T) {
+	ctx := context.Background()
+	c := client()
+	resp, err := c.Completions.New(ctx, openai.CompletionNewParams{
+		Model:       "tiny",
+		Prompt:      openai.CompletionNewParamsPromptUnion{OfArrayOfStrings: []string{"The cat", "A dog"}},
+		MaxTokens:   openai.Int(4),
+		Temperature: openai.Float(0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Choices) != 2 || resp.Choices[1].Index != 1 || resp.Usage.CompletionTokens == 0 {
+		t.Fatalf("%+v", resp)
+	}
+	stream := c.Completions.NewStreaming(ctx, openai.CompletionNewParams{
+		Model: "tiny", Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("The cat")},
+		MaxTokens: openai.Int(4), Temperature: openai.Float(0),
+	})
+	var text string
+	for stream.Next() {
+		for _, ch := range stream.Current().Choices {
+			text += ch.Text
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if text != resp.Choices[0].Text {
+		t.Fatalf("streamed %q, non-streamed %q", text, resp.Choices[0].Text)
+	}
+}
+
+func TestModels(t *testing.T) {
+	c := client()
+	page, err := c.Models.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Data) != 1 || page.Data[0].ID != "tiny" {
+		t.Fatalf("%+v", page.Data)
+	}
+}
