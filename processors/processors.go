@@ -23,7 +23,8 @@ import (
 // Processor prepares prompts for one model.
 type Processor interface {
 	// Prepare expands every media position of tokens, in order, into the
-	// family's placeholder run and returns the prompt with one Span per item.
+	// family's placeholder run and returns the prompt with one Span per item
+	// (tiling families such as Idefics3: one Span per view, in order).
 	// A media position is either input.MediaMarker (where the prompt text held
 	// the generic marker "<__media__>") or the family's own placeholder token
 	// (e.g. <|image_pad|>, <image>, <|AUDIO|>), possibly already expanded to a

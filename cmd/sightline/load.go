@@ -61,3 +61,6 @@ func loadTokenizer(m *model.Loaded) (*tokenizer.Tokenizer, error) {
 	}
 	return tokenizer.Load(m.Path)
 }
+
+// tokenizerFrom loads --tokenizer-path: a directory with tokenizer.json.
+func tokenizerFrom(dir string) (*tokenizer.Tokenizer, error) { return tokenizer.Load(dir) }

@@ -19,6 +19,7 @@ import (
 const usage = `usage: sightline <command> [flags]
 
 commands:
+  serve   serve a model over SGLang's and OpenAI's HTTP APIs (sightline serve --help)
   run     one-shot generation from a prompt (sightline run --help)
   bench   prefill/decode throughput on a model (sightline bench --help)
 `
@@ -38,6 +39,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"serve": serveCmd,
 		"run":   runCmd,
 		"bench": benchCmd,
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sightline/sightline/llm/kvcache"
 	"github.com/sightline/sightline/llm/model"
 	"github.com/sightline/sightline/llm/tokenizer"
+	"github.com/sightline/sightline/processors"
 )
 
 type runFlags struct {
@@ -31,6 +32,9 @@ type runFlags struct {
 	ignoreEOS   bool
 	json        bool
 	logitsOut   string
+	mmproj      string
+	images      multiFlag
+	audios      multiFlag
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
@@ -47,6 +51,9 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "keep generating past end-of-generation tokens")
 	fs.BoolVar(&f.json, "json", false, `print {"prompt_ids":[...],"output_ids":[...],"text":"..."}`)
 	fs.StringVar(&f.logitsOut, "logits-out", "", "write float32 little-endian logits [n_prompt_tokens, n_vocab] here")
+	fs.StringVar(&f.mmproj, "mmproj", "", "GGUF multimodal projector for a .gguf model")
+	fs.Var(&f.images, "image", "image file for a <__media__> marker or the model's image placeholder (repeatable)")
+	fs.Var(&f.audios, "audio", "audio file for a <__media__> marker or the model's audio placeholder (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return nil, err
@@ -106,15 +113,26 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	var ids []int32
-	if f.promptIDs != "" {
+	hasMedia := len(f.images)+len(f.audios) > 0
+	switch {
+	case f.promptIDs != "":
 		if ids, err = parseIDs(f.promptIDs, cfg.Vocab); err != nil {
 			return err
 		}
-	} else {
+	case hasMedia:
+		ids = processors.Tokenize(tok, f.prompt, true)
+	default:
 		ids = tok.EncodeOpts(f.prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
-		if len(ids) == 0 {
-			return usagef("the prompt tokenizes to nothing")
+	}
+	if len(ids) == 0 {
+		return usagef("the prompt tokenizes to nothing")
+	}
+	prompt := &input.Prompt{Tokens: ids}
+	if hasMedia || f.mmproj != "" {
+		if prompt, err = mediaPrompt(ctx, f, m.Path, be, tok, ids); err != nil {
+			return err
 		}
+		ids = prompt.Tokens
 	}
 	for _, id := range ids {
 		if int(id) >= cfg.Vocab {
@@ -128,7 +146,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	r := &model.Runner{M: m, KV: kv}
 	defer r.Release()
-	logits, err := r.Prefill(ctx, &input.Prompt{Tokens: ids}, f.logitsOut != "")
+	logits, err := r.Prefill(ctx, prompt, f.logitsOut != "")
 	if err != nil {
 		return err
 	}

@@ -300,6 +300,9 @@ func (b *Backend) Attention(dst, q, k, v *tensor.Tensor, a tensor.Attn) error {
 			return fmt.Errorf("%w: Attention: dst overlaps an input", tensor.ErrShape)
 		}
 	}
+	if s.Tq >= gemmAttnMin && s.KVLen >= gemmAttnMin {
+		return b.attentionGEMM(dst, q, k, v, a, s)
+	}
 	causal := 0
 	if a.Causal {
 		causal = 1

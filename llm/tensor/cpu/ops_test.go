@@ -170,6 +170,8 @@ func TestAttentionAgainstRef(t *testing.T) {
 		{16, 4, 32, 16, 4, 24, tensor.Attn{Scale: 0.17}},
 		{10, 2, 64, 30, 1, 64, tensor.Attn{Scale: 0.125, KVLen: 17}},
 		{33, 14, 64, 33, 2, 64, tensor.Attn{Scale: 0.125, Causal: true}},
+		{70, 4, 16, 90, 2, 24, tensor.Attn{Scale: 0.25, Causal: true, QPos0: 20}},
+		{100, 2, 32, 150, 1, 32, tensor.Attn{Scale: 0.2, KVLen: 120}},
 	}
 	for _, b := range backends(t, 1, 3) {
 		p := pair{t, b, rb}

@@ -58,15 +58,16 @@ func (p *pool) worker(tid int) {
 }
 
 // run calls job(tid) for tid in [0, threads) and returns when all are done.
-// threads is capped at the pool size; 1 runs inline.
+// threads is capped at the pool size; 1 runs inline. Jobs are serialised, so
+// per-thread scratch indexed by tid is never shared by concurrent callers.
 func (p *pool) run(threads int, job func(tid int)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if threads <= 1 || p.n <= 1 {
 		job(0)
 		return
 	}
 	threads = min(threads, p.n)
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.job = func(tid int) {
 		if tid < threads {
 			job(tid)

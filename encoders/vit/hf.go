@@ -1,0 +1,258 @@
+package vit
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sightline/sightline/encoders"
+	"github.com/sightline/sightline/llm/nn"
+	"github.com/sightline/sightline/llm/tensor"
+	"github.com/sightline/sightline/llm/weights"
+)
+
+// HFKinds maps Hugging Face architectures to the encoder flavour.
+var HFKinds = map[string]Kind{
+	"LlavaForConditionalGeneration":    CLIP,
+	"Qwen2VLForConditionalGeneration":  Qwen2VL,
+	"Idefics3ForConditionalGeneration": SigLIP,
+}
+
+// hfVision is the union of the vision_config fields of the three families.
+type hfVision struct {
+	HiddenSize   *int     `json:"hidden_size"`
+	Intermediate *int     `json:"intermediate_size"`
+	Layers       *int     `json:"num_hidden_layers"`
+	Heads        *int     `json:"num_attention_heads"`
+	ImageSize    *int     `json:"image_size"`
+	PatchSize    *int     `json:"patch_size"`
+	Eps          *float64 `json:"layer_norm_eps"`
+	Act          *string  `json:"hidden_act"`
+	// Qwen2-VL
+	Depth    *int     `json:"depth"`
+	EmbedDim *int     `json:"embed_dim"`
+	NumHeads *int     `json:"num_heads"`
+	MLPRatio *float64 `json:"mlp_ratio"`
+	Merge    *int     `json:"spatial_merge_size"`
+	Temporal *int     `json:"temporal_patch_size"`
+	InChans  *int     `json:"in_chans"`
+	Channels *int     `json:"num_channels"`
+}
+
+type hfTop struct {
+	Architectures []string        `json:"architectures"`
+	Vision        hfVision        `json:"vision_config"`
+	FeatureLayer  json.RawMessage `json:"vision_feature_layer"`
+	Strategy      string          `json:"vision_feature_select_strategy"`
+	ProjectorAct  string          `json:"projector_hidden_act"`
+	ScaleFactor   int             `json:"scale_factor"`
+}
+
+func actFromHF(s string) (tensor.Activation, error) {
+	switch s {
+	case "quick_gelu":
+		return tensor.QuickGELU, nil
+	case "gelu":
+		return tensor.GELU, nil
+	case "gelu_pytorch_tanh", "gelu_new", "gelu_fast":
+		return tensor.GELUTanh, nil
+	case "silu":
+		return tensor.SiLU, nil
+	}
+	return 0, fmt.Errorf("%w: activation %q", ErrConfig, s)
+}
+
+func pick(dst *int, v *int) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// FromHF loads the vision tower and projector of a Hugging Face checkpoint
+// directory onto be; the encoder keeps the weight files open until Close.
+func FromHF(dir string, be tensor.Backend) (*Encoder, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("vit: %w", err)
+	}
+	var top hfTop
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, fmt.Errorf("%w: config.json: %v", ErrConfig, err)
+	}
+	if len(top.Architectures) == 0 {
+		return nil, fmt.Errorf("%w: config.json names no architecture", ErrConfig)
+	}
+	kind, ok := HFKinds[top.Architectures[0]]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is not a vision model this package loads", encoders.ErrNoTower, top.Architectures[0])
+	}
+	src, err := weights.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	e, err := fromHFSource(kind, &top, src, be)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	e.closer = src
+	return e, nil
+}
+
+func fromHFSource(kind Kind, top *hfTop, src weights.Source, be tensor.Backend) (*Encoder, error) {
+	p := nn.Params{Src: src, Be: be}
+	v := top.Vision
+	c := Config{Kind: kind, Temporal: 1, ProjAct: tensor.GELU}
+	var n Names
+	first := func(names ...string) string {
+		for _, s := range names {
+			if p.Has(s) {
+				return s
+			}
+		}
+		return names[0]
+	}
+	actName := "quick_gelu"
+	switch kind {
+	case CLIP:
+		c.Hidden, c.FFN, c.Layers, c.Heads, c.Patch, c.Eps = 768, 3072, 12, 12, 32, 1e-5
+		size := 224
+		pick(&c.Hidden, v.HiddenSize)
+		pick(&c.FFN, v.Intermediate)
+		pick(&c.Layers, v.Layers)
+		pick(&c.Heads, v.Heads)
+		pick(&c.Patch, v.PatchSize)
+		pick(&size, v.ImageSize)
+		if v.Eps != nil {
+			c.Eps = float32(*v.Eps)
+		}
+		if v.Act != nil {
+			actName = *v.Act
+		}
+		if c.Patch <= 0 || size%c.Patch != 0 {
+			return nil, fmt.Errorf("%w: image size %d, patch %d", ErrConfig, size, c.Patch)
+		}
+		g := size / c.Patch
+		c.Positions = g*g + 1
+		layer := -2
+		if len(top.FeatureLayer) > 0 && string(top.FeatureLayer) != "null" {
+			if err := json.Unmarshal(top.FeatureLayer, &layer); err != nil {
+				return nil, fmt.Errorf("%w: vision_feature_layer %s (only one layer is supported)", ErrConfig, top.FeatureLayer)
+			}
+		}
+		// hidden_states[k] is the output after k layers (k = 0: the embeddings).
+		if layer < 0 {
+			layer += c.Layers + 1
+		}
+		if layer < 0 || layer > c.Layers {
+			return nil, fmt.Errorf("%w: vision_feature_layer %d of %d layers", ErrConfig, layer, c.Layers)
+		}
+		c.Layers = layer
+		switch top.Strategy {
+		case "", "default":
+		case "full":
+			c.KeepCLS = true
+		default:
+			return nil, fmt.Errorf("%w: vision_feature_select_strategy %q", ErrConfig, top.Strategy)
+		}
+		if top.ProjectorAct != "" {
+			pa, err := actFromHF(top.ProjectorAct)
+			if err != nil {
+				return nil, err
+			}
+			c.ProjAct = pa
+		}
+		pre := first("vision_tower.vision_model.embeddings.patch_embedding.weight", "model.vision_tower.vision_model.embeddings.patch_embedding.weight")
+		vp := pre[:len(pre)-len("embeddings.patch_embedding.weight")]
+		mp := "multi_modal_projector."
+		if p.Has("model.multi_modal_projector.linear_1.weight") {
+			mp = "model." + mp
+		}
+		n = Names{Patch: pre, PatchBias: vp + "embeddings.patch_embedding.bias", CLS: vp + "embeddings.class_embedding",
+			Pos: vp + "embeddings.position_embedding.weight", PreW: vp + "pre_layrnorm.weight", PreB: vp + "pre_layrnorm.bias",
+			Block: clipBlock(vp + "encoder.layers."), MM0: mp + "linear_1", MM2: mp + "linear_2"}
+	case SigLIP:
+		c.Hidden, c.FFN, c.Layers, c.Heads, c.Patch, c.Eps, c.Scale = 1152, 3072, 12, 16, 32, 1e-6, 2
+		size := 224
+		pick(&c.Hidden, v.HiddenSize)
+		pick(&c.FFN, v.Intermediate)
+		pick(&c.Layers, v.Layers)
+		pick(&c.Heads, v.Heads)
+		pick(&c.Patch, v.PatchSize)
+		pick(&size, v.ImageSize)
+		if v.Eps != nil {
+			c.Eps = float32(*v.Eps)
+		}
+		actName = "gelu_pytorch_tanh"
+		if v.Act != nil {
+			actName = *v.Act
+		}
+		if top.ScaleFactor > 0 {
+			c.Scale = top.ScaleFactor
+		}
+		if c.Patch <= 0 || size%c.Patch != 0 {
+			return nil, fmt.Errorf("%w: image size %d, patch %d", ErrConfig, size, c.Patch)
+		}
+		g := size / c.Patch
+		c.Positions = g * g
+		vp := "model.vision_model."
+		n = Names{Patch: vp + "embeddings.patch_embedding.weight", PatchBias: vp + "embeddings.patch_embedding.bias",
+			Pos: vp + "embeddings.position_embedding.weight", PostW: vp + "post_layernorm.weight", PostB: vp + "post_layernorm.bias",
+			Block: clipBlock(vp + "encoder.layers."), FC: "model.connector.modality_projection.proj"}
+	case Qwen2VL:
+		c.Hidden, c.Layers, c.Heads, c.Patch, c.Temporal, c.Merge, c.Eps, c.RopeTheta = 1280, 32, 16, 14, 2, 2, 1e-6, 10000
+		ratio := 4.0
+		pick(&c.Hidden, v.EmbedDim)
+		pick(&c.Layers, v.Depth)
+		pick(&c.Heads, v.NumHeads)
+		pick(&c.Patch, v.PatchSize)
+		pick(&c.Temporal, v.Temporal)
+		pick(&c.Merge, v.Merge)
+		if v.MLPRatio != nil {
+			ratio = *v.MLPRatio
+		}
+		c.FFN = int(float64(c.Hidden) * ratio)
+		if v.Act != nil {
+			actName = *v.Act
+		}
+		vp := first("visual.patch_embed.proj.weight", "model.visual.patch_embed.proj.weight")
+		vp = vp[:len(vp)-len("patch_embed.proj.weight")]
+		n = Names{Patch: vp + "patch_embed.proj.weight", PostW: vp + "merger.ln_q.weight", PostB: vp + "merger.ln_q.bias",
+			Block: func(i int, k string) string {
+				m := map[string]string{"ln1.weight": "norm1.weight", "ln1.bias": "norm1.bias", "ln2.weight": "norm2.weight",
+					"ln2.bias": "norm2.bias", "o": "attn.proj", "up": "mlp.fc1", "down": "mlp.fc2"}
+				return fmt.Sprintf("%sblocks.%d.%s", vp, i, m[k])
+			},
+			QKV: func(i int) string { return fmt.Sprintf("%sblocks.%d.attn.qkv", vp, i) },
+			MM0: vp + "merger.mlp.0", MM2: vp + "merger.mlp.2"}
+	}
+	if ch := v.InChans; ch != nil && *ch != 3 {
+		return nil, fmt.Errorf("%w: %d input channels", ErrConfig, *ch)
+	}
+	var err error
+	if c.Act, err = actFromHF(actName); err != nil {
+		return nil, err
+	}
+	last := n.MM2
+	if kind == SigLIP {
+		last = n.FC
+	}
+	info, _, err := src.Tensor(last + ".weight")
+	if err != nil {
+		return nil, err
+	}
+	if len(info.Shape) != 2 {
+		return nil, fmt.Errorf("%w: %s is %v", ErrConfig, info.Name, info.Shape)
+	}
+	c.Out = info.Shape[0]
+	return Load(c, p, n)
+}
+
+// clipBlock names CLIP/SigLIP encoder layers under prefix.
+func clipBlock(prefix string) func(int, string) string {
+	m := map[string]string{"ln1.weight": "layer_norm1.weight", "ln1.bias": "layer_norm1.bias", "ln2.weight": "layer_norm2.weight",
+		"ln2.bias": "layer_norm2.bias", "q": "self_attn.q_proj", "k": "self_attn.k_proj", "v": "self_attn.v_proj",
+		"o": "self_attn.out_proj", "up": "mlp.fc1", "down": "mlp.fc2"}
+	return func(i int, k string) string { return fmt.Sprintf("%s%d.%s", prefix, i, m[k]) }
+}

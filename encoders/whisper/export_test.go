@@ -1,0 +1,4 @@
+package whisper
+
+// SetFullWindow switches e to Hugging Face's masked full-window computation.
+func SetFullWindow(e *Encoder, on bool) { e.fullWindow = on }
