@@ -34,6 +34,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nPrompt := fs.Int("prompt-tokens", 512, "prompt length of the prefill test")
 	nGen := fs.Int("gen-tokens", 128, "tokens of the decode test")
 	reps := fs.Int("reps", 3, "repetitions (the best is reported)")
+	conc := fs.String("concurrency", "", "serving benchmark instead: comma-separated client counts (e.g. 1,4,8,16), each request --gen-tokens long")
+	cachedPrompt := fs.Int("cached-prompt", 1000, "serving benchmark: prompt length of the prefix-cache TTFT test (0 skips it)")
+	baseline := fs.String("baseline", "", "llama.cpp pp,tg tokens/s measured on this machine (default: shared/perf's numbers for the Qwen2-0.5B shape)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -42,6 +45,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *path == "" || *nPrompt <= 0 || *nGen <= 0 || *reps <= 0 {
 		return usagef("need --model and positive --prompt-tokens, --gen-tokens, --reps")
+	}
+	var base [2]float64
+	if *baseline != "" {
+		if _, err := fmt.Sscanf(*baseline, "%g,%g", &base[0], &base[1]); err != nil {
+			return usagef("--baseline wants pp,tg (two numbers)")
+		}
 	}
 	be, err := c.open()
 	if err != nil {
@@ -54,6 +63,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer m.Close()
 	cfg := m.Config()
+	if *conc != "" {
+		return serveBench(ctx, stdout, be, m, *conc, *nGen, *cachedPrompt)
+	}
 	kv, err := kvcache.New(be, cfg.KVSpec(16, (*nPrompt+*nGen)/16+2))
 	if err != nil {
 		return err
@@ -94,8 +106,11 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(stdout, "model %s: %s, %d layers, hidden %d, vocab %d, %s weights %.0f MB; backend %s\n",
 		*path, cfg.Arch, cfg.Layers, cfg.Hidden, cfg.Vocab, dtype, float64(wbytes)/1e6, be.Name())
-	base, haveBase := llamaCppBaseline[dtype]
-	haveBase = haveBase && cfg.Hidden == 896 && cfg.Layers == 24 && cfg.Vocab == 151936
+	haveBase := base[0] > 0
+	if !haveBase {
+		base, haveBase = llamaCppBaseline[dtype]
+		haveBase = haveBase && cfg.Hidden == 896 && cfg.Layers == 24 && cfg.Vocab == 151936
+	}
 	var triad, fma float64
 	if p, ok := be.(prober); ok {
 		triad, fma = p.ProbeTriad(256, 2), p.ProbeFMA()

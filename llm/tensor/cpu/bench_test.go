@@ -15,8 +15,8 @@ import (
 const benchThreads = 2
 
 var roofline struct {
-	once       sync.Once
-	triad, fma float64
+	once             sync.Once
+	read, triad, fma float64
 }
 
 // machineLimits measures, once per run, this machine's triad bandwidth and
@@ -28,12 +28,13 @@ func machineLimits(b *testing.B) (gbs, gflops float64) {
 			b.Fatal(err)
 		}
 		defer be.Close()
+		roofline.read = be.ProbeRead(512, 3)
 		roofline.triad = be.ProbeTriad(256, 3)
 		roofline.fma = be.ProbeFMA()
-		fmt.Printf("machine: level %v, %d threads: triad %.1f GB/s, FMA peak %.1f GFLOP/s\n",
-			be.Level(), benchThreads, roofline.triad, roofline.fma)
+		fmt.Printf("machine: level %v, %d threads: streaming read %.1f GB/s, triad %.1f GB/s, FMA peak %.1f GFLOP/s\n",
+			be.Level(), benchThreads, roofline.read, roofline.triad, roofline.fma)
 	})
-	return roofline.triad, roofline.fma
+	return roofline.read, roofline.fma
 }
 
 func BenchmarkProbe(b *testing.B) {
@@ -47,6 +48,11 @@ func BenchmarkProbe(b *testing.B) {
 			b.ReportMetric(be.ProbeTriad(256, 1), "GB/s")
 		}
 	})
+	b.Run("read", func(b *testing.B) {
+		for b.Loop() {
+			b.ReportMetric(be.ProbeRead(512, 1), "GB/s")
+		}
+	})
 	b.Run("fma", func(b *testing.B) {
 		for b.Loop() {
 			b.ReportMetric(be.ProbeFMA(), "GFLOP/s")
@@ -55,7 +61,7 @@ func BenchmarkProbe(b *testing.B) {
 }
 
 // BenchmarkMatMul covers Qwen2-0.5B's matrix shapes. m=1 reports GB/s of
-// weights read and the fraction of the triad bandwidth; m ≥ 64 reports
+// weights read and the fraction of the streaming read bandwidth; m ≥ 64 reports
 // GFLOP/s and the fraction of the FMA peak.
 func BenchmarkMatMul(b *testing.B) {
 	shapes := [][2]int{{896, 896}, {896, 4864}, {4864, 896}, {896, 151936}}
@@ -69,7 +75,7 @@ func BenchmarkMatMul(b *testing.B) {
 		for _, s := range shapes {
 			k, n := s[0], s[1]
 			var w *tensor.Tensor
-			for _, m := range []int{1, 64, 512} {
+			for _, m := range []int{1, 4, 8, 16, 64, 512} {
 				b.Run(fmt.Sprintf("%v/k%d_n%d/m%d", dt, k, n, m), func(b *testing.B) {
 					gbs, peak := machineLimits(b)
 					if w == nil {
@@ -97,7 +103,7 @@ func BenchmarkMatMul(b *testing.B) {
 						wb, _ := tensor.ByteSize(dt, []int{n, k})
 						rate := float64(wb) / sec / 1e9
 						b.ReportMetric(rate, "GB/s")
-						b.ReportMetric(100*rate/gbs, "%triad")
+						b.ReportMetric(100*rate/gbs, "%read")
 					} else {
 						rate := 2 * float64(m) * float64(n) * float64(k) / sec / 1e9
 						b.ReportMetric(rate, "GFLOP/s")

@@ -182,18 +182,39 @@ static inline void tile_store(vf acc[MR][NV], float *C, long ldc, int mr, int nr
 	for (int r = 0; r < mr; r++) memcpy(C + r * ldc, t[r], nr * sizeof(float));
 }
 
-#define MK_BODY(LOADB, PAN, K0)                                                \
+// One vector (lanes v·W…) of k-row k of a panel, converted to f32.
+static inline vf b1_f32(const void *pan, long k, const float *scale, int v) {
+	(void)scale;
+	return ld((const float *)pan + k * NR + v * W);
+}
+static inline vf b1_f16(const void *pan, long k, const float *scale, int v) {
+	(void)scale;
+	return ld_f16((const uint16_t *)pan + k * NR + v * W);
+}
+static inline vf b1_bf16(const void *pan, long k, const float *scale, int v) {
+	(void)scale;
+	return ld_bf16((const uint16_t *)pan + k * NR + v * W);
+}
+static inline vf b1_q8(const void *pan, long k, const float *scale, int v) {
+	const int8_t *q = (const int8_t *)pan + (k / QB) * Q8_PANEL_BLOCK + 2 * NR + (k % QB) * NR;
+	return ld_q8(q + v * W) * ld(scale + v * W);
+}
+
+// MK_BODY: the MR row broadcasts are held while each B vector is loaded and
+// used for all rows in turn, so MR·NV accumulators + MR + 1 registers suffice
+// (16 ymm registers at MR 3, NV 4): nothing spills.
+#define MK_BODY(LOADB1, PAN, K0)                                               \
 	vf acc[MR][NV];                                                        \
 	tile_load(acc, C, ldc, mr, nr, first);                                 \
-	float scale[NR] __attribute__((aligned(64))) = {0};                        \
+	float scale[NR] __attribute__((aligned(64))) = {0};                    \
 	for (long p = 0; p < kc; p++) {                                        \
-		vf b[NV];                                                      \
-		if (LOADB == brow_q8 && ((K0) + p) % QB == 0) q8_scales(PAN, (K0) + p, scale); \
-		LOADB(PAN, (K0) + p, scale, b);                                \
-		_Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {        \
-			vf a = splat(A[p * MR + r]);                           \
-			_Pragma("GCC unroll 8") for (int v = 0; v < NV; v++)   \
-				acc[r][v] = VFMA(a, b[v], acc[r][v]);         \
+		if (LOADB1 == b1_q8 && ((K0) + p) % QB == 0) q8_scales(PAN, (K0) + p, scale); \
+		vf a[MR];                                                      \
+		_Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) a[r] = splat(A[p * MR + r]); \
+		_Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {         \
+			vf b = LOADB1(PAN, (K0) + p, scale, v);                \
+			_Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)  \
+				acc[r][v] = VFMA(a[r], b, acc[r][v]);          \
 		}                                                              \
 	}                                                                      \
 	tile_store(acc, C, ldc, mr, nr);
@@ -204,10 +225,10 @@ static inline void tile_store(vf acc[MR][NV], float *C, long ldc, int mr, int nr
 			      float *restrict C, long ldc, int mr, int nr, int first) {            \
 		MK_BODY(LOADB, pan, k0)                                                         \
 	}
-DEF_MK(mk_f32, brow_f32)
-DEF_MK(mk_f16, brow_f16)
-DEF_MK(mk_bf16, brow_bf16)
-DEF_MK(mk_q8, brow_q8)
+DEF_MK(mk_f32, b1_f32)
+DEF_MK(mk_f16, b1_f16)
+DEF_MK(mk_bf16, b1_bf16)
+DEF_MK(mk_q8, b1_q8)
 
 // ---- GEMV (m = 1): NP panels at a time so that NP·NV accumulators hide FMA latency ----
 
@@ -318,9 +339,41 @@ void SFX(gemm)(const gemm_args *g) {
 		}
 		return;
 	}
-	// Small m reads B in its native dtype; large m converts each panel block
-	// to f32 once and reuses it across all rows of the block.
-	const int convert = g->dt != DT_F32 && m > CONVERT_MIN_M;
+	if (m <= SMALL_M) {
+		// Few rows (batched decode): stream every panel once, in its native
+		// dtype, with all rows' slivers; k is blocked only when A would not
+		// fit the scratch. Per element this is the same FMA chain over k.
+		long mp = (m + MR - 1) / MR * MR;
+		long kcs = k;
+		if (mp * kcs > (long)MC_MAX * KC) kcs = (long)MC_MAX * KC / mp / QB * QB;
+		for (long k0 = 0; k0 < k; k0 += kcs) {
+			long kc = k - k0 < kcs ? k - k0 : kcs;
+			for (long s = 0; s < m; s += MR) {
+				float *dst = g->abuf + s * kc;
+				for (long p = 0; p < kc; p++)
+					for (int r = 0; r < MR; r++)
+						dst[p * MR + r] = s + r < m ? g->a[(s + r) * g->lda + k0 + p] : 0.0f;
+			}
+			for (long pi = g->p0; pi < g->p1; pi++) {
+				const uint8_t *pan = g->w + pi * g->pstride;
+				int nr = n - pi * NR < NR ? (int)(n - pi * NR) : NR;
+				for (long s = 0; s < m; s += MR) {
+					int mr = m - s < MR ? (int)(m - s) : MR;
+					float *C = g->c + s * g->ldc + pi * NR;
+					const float *A = g->abuf + s * kc;
+					switch (g->dt) {
+					case DT_F32: SFX(mk_f32)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0); break;
+					case DT_F16: SFX(mk_f16)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0); break;
+					case DT_BF16: SFX(mk_bf16)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0); break;
+					default: SFX(mk_q8)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0);
+					}
+				}
+			}
+		}
+		return;
+	}
+	// Many rows (prefill): k blocks of KC, A blocks of MC rows; non-F32
+	// panel blocks are converted to f32 once and reused by every sliver.
 	for (long k0 = 0; k0 < k; k0 += KC) {
 		long kc = k - k0 < KC ? k - k0 : KC;
 		for (long i0 = 0; i0 < m; i0 += MC) {
@@ -335,21 +388,12 @@ void SFX(gemm)(const gemm_args *g) {
 			for (long pi = g->p0; pi < g->p1; pi++) {
 				const uint8_t *pan = g->w + pi * g->pstride;
 				int nr = n - pi * NR < NR ? (int)(n - pi * NR) : NR;
-				if (convert) SFX(panel_to_f32)(g->dt, pan, k0, kc, g->bbuf);
+				if (g->dt != DT_F32) SFX(panel_to_f32)(g->dt, pan, k0, kc, g->bbuf);
+				const void *B = g->dt != DT_F32 ? (const void *)g->bbuf : (const void *)pan;
+				long bk0 = g->dt != DT_F32 ? 0 : k0;
 				for (long s = 0; s < mc; s += MR) {
 					int mr = mc - s < MR ? (int)(mc - s) : MR;
-					float *C = g->c + (i0 + s) * g->ldc + pi * NR;
-					const float *A = g->abuf + s * kc;
-					if (convert) {
-						SFX(mk_f32)(A, g->bbuf, 0, kc, C, g->ldc, mr, nr, k0 == 0);
-						continue;
-					}
-					switch (g->dt) {
-					case DT_F32: SFX(mk_f32)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0); break;
-					case DT_F16: SFX(mk_f16)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0); break;
-					case DT_BF16: SFX(mk_bf16)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0); break;
-					default: SFX(mk_q8)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0);
-					}
+					SFX(mk_f32)(g->abuf + s * kc, B, bk0, kc, g->c + (i0 + s) * g->ldc + pi * NR, g->ldc, mr, nr, k0 == 0);
 				}
 			}
 		}
@@ -565,4 +609,19 @@ void SFX(triad)(float *c, const float *a, const float *b, long n, float s) {
 	long i = 0;
 	for (; i + W <= n; i += W) st(c + i, VFMA(splat(s), ld(b + i), ld(a + i)));
 	for (; i < n; i++) c[i] = a[i] + s * b[i];
+}
+
+// read_probe sums [0, n) with 4 independent vector chains (a streaming read).
+float SFX(read_probe)(const float *a, long n) {
+	vf s0 = splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+	long i = 0;
+	for (; i + 4 * W <= n; i += 4 * W) {
+		s0 = s0 + ld(a + i);
+		s1 = s1 + ld(a + i + W);
+		s2 = s2 + ld(a + i + 2 * W);
+		s3 = s3 + ld(a + i + 3 * W);
+	}
+	float r = hsum(s0 + s1 + s2 + s3);
+	for (; i < n; i++) r += a[i];
+	return r;
 }

@@ -10,7 +10,7 @@
 #define KC 128             // k rows per GEMM block (a multiple of QB)
 #define MC (MR * 32)       // rows of A per GEMM block
 #define MC_MAX 512         // largest MC of any level (scratch sizing)
-#define CONVERT_MIN_M (2 * MR)
+#define SMALL_M 32         // up to this many rows: panel-streaming GEMM in the weights' dtype
 
 enum { DT_F32 = 0, DT_F16 = 1, DT_BF16 = 2, DT_Q8 = 3 };
 enum { ACT_SILU = 0, ACT_GELU = 1, ACT_GELU_TANH = 2, ACT_QUICK_GELU = 3 };
@@ -53,7 +53,8 @@ typedef struct {
 	void attention_##L(const attn_args *a, long w0, long w1, float *scores);                \
 	void paged_attention_##L(const pattn_args *a, long w0, long w1, float *scores);         \
 	double fma_probe_##L(long iters, float *sink);                                         \
-	void triad_##L(float *c, const float *a, const float *b, long n, float s);
+	void triad_##L(float *c, const float *a, const float *b, long n, float s);            \
+	float read_probe_##L(const float *a, long n);
 
 DECL_LEVEL(scalar)
 DECL_LEVEL(avx2)

@@ -37,6 +37,16 @@ double k_fma_probe(int level, long iters, float *sink) {
 #endif
 	return fma_probe_scalar(iters, sink);
 }
+float k_read(int level, const float *a, long n) {
+#if defined(__x86_64__)
+	switch (level) {
+	case LEVEL_AVX512: return read_probe_avx512(a, n);
+	case LEVEL_AVX2W16: return read_probe_avx2w16(a, n);
+	case LEVEL_AVX2: return read_probe_avx2(a, n);
+	}
+#endif
+	return read_probe_scalar(a, n);
+}
 void k_triad(int level, float *c, const float *a, const float *b, long n, float s) { PICK(triad, c, a, b, n, s) }
 void k_gemm(int level, const gemm_args *g) { PICK(gemm, g) }
 void k_binop(int level, float *dst, const float *a, const float *b, long rows, long cols, int bcast, int mul) {

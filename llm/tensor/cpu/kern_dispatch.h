@@ -6,6 +6,7 @@ enum { LEVEL_SCALAR = 0, LEVEL_AVX2 = 1, LEVEL_AVX2W16 = 2, LEVEL_AVX512 = 3 };
 
 int k_mr(int level);
 double k_fma_probe(int level, long iters, float *sink);
+float k_read(int level, const float *a, long n);
 void k_triad(int level, float *c, const float *a, const float *b, long n, float s);
 void k_gemm(int level, const gemm_args *g);
 void k_binop(int level, float *dst, const float *a, const float *b, long rows, long cols, int bcast, int mul);

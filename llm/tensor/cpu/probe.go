@@ -53,3 +53,26 @@ func (b *Backend) ProbeTriad(mb, reps int) float64 {
 	}
 	return best
 }
+
+// ProbeRead measures streaming read bandwidth (a sum over mb MiB split across
+// the threads) in GB/s, best of reps: the roofline of a memory-bound GEMV.
+func (b *Backend) ProbeRead(mb, reps int) float64 {
+	n := mb << 20 / 4
+	a := tensor.AlignedF32(n)
+	for i := range a {
+		a[i] = float32(i % 7)
+	}
+	sinks := make([]float32, b.threads)
+	best := 0.0
+	for r := 0; r < reps+1; r++ {
+		start := time.Now()
+		b.pool.run(b.threads, func(tid int) {
+			lo, hi := split(n, b.threads, tid)
+			sinks[tid] = float32(C.k_read(C.int(b.level), fs(a[lo:hi]), C.long(hi-lo)))
+		})
+		if gbs := float64(n) * 4 / time.Since(start).Seconds() / 1e9; r > 0 && gbs > best {
+			best = gbs
+		}
+	}
+	return best
+}
