@@ -258,3 +258,6 @@ func (s *Server) Warmup(ctx context.Context) error {
 	s.lastOut.Store(time.Now().UnixNano())
 	return nil
 }
+
+// HasChatTemplate reports whether chat completions can render prompts.
+func (s *Server) HasChatTemplate() bool { return s.tmpl != nil }

@@ -1,7 +1,8 @@
 // Command mktiny writes a deterministic random-weight model as a Hugging Face
-// directory (OUT/hf) and a GGUF file (OUT/model.gguf) holding the same weights.
+// directory (OUT/hf) and a GGUF file (OUT/model.gguf, plus OUT/mmproj.gguf
+// for multimodal shapes) holding the same weights.
 //
-//	mktiny --out DIR [--shape tiny-llama|tiny-qwen2|qwen2-0.5b] [--dtype f32|f16|bf16|q8_0] [--format both|hf|gguf] [--seed N]
+//	mktiny --out DIR [--shape tiny-llama|tiny-qwen2|qwen2-0.5b|tiny-qwen2vl|tiny-qwen2a] [--dtype f32|f16|bf16|q8_0] [--format both|hf|gguf] [--seed N]
 package main
 
 import (
@@ -29,6 +30,10 @@ func run(args []string) error {
 	for k := range tiny.Shapes {
 		shapes = append(shapes, k)
 	}
+	for k := range tiny.VLMShapes {
+		shapes = append(shapes, k)
+	}
+	shapes = append(shapes, "tiny-qwen2a")
 	sort.Strings(shapes)
 	shape := fs.String("shape", "tiny-qwen2", "model shape: "+strings.Join(shapes, ", "))
 	dtype := fs.String("dtype", "", "matrix dtype: f32, f16, bf16, q8_0 (default: the shape's)")
@@ -39,6 +44,16 @@ func run(args []string) error {
 	}
 	if *out == "" {
 		return fmt.Errorf("--out is required")
+	}
+	hf, gguf := *format == "both" || *format == "hf", *format == "both" || *format == "gguf"
+	if !hf && !gguf {
+		return fmt.Errorf("unknown --format %q (both, hf, gguf)", *format)
+	}
+	if v, ok := tiny.VLMShapes[*shape]; ok {
+		return tiny.WriteVLM(*out, v, hf, gguf)
+	}
+	if *shape == "tiny-qwen2a" { // Qwen2-Audio: the tiny-qwen2 decoder with the oracle-shaped Whisper encoder
+		return tiny.WriteQwen2Audio(*out, tiny.Shapes["tiny-qwen2"], tiny.AudioShapes["tiny-qwen2a"])
 	}
 	spec, ok := tiny.Shapes[*shape]
 	if !ok {
@@ -54,10 +69,6 @@ func run(args []string) error {
 	}
 	if *seed != 0 {
 		spec.Seed = *seed
-	}
-	hf, gguf := *format == "both" || *format == "hf", *format == "both" || *format == "gguf"
-	if !hf && !gguf {
-		return fmt.Errorf("unknown --format %q (both, hf, gguf)", *format)
 	}
 	return tiny.Write(*out, spec, hf, gguf)
 }

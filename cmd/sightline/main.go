@@ -20,6 +20,7 @@ const usage = `usage: sightline <command> [flags]
 
 commands:
   serve   serve a model over SGLang's and OpenAI's HTTP APIs (sightline serve --help)
+  caption batch image captioning over files, directories, globs, lists and URLs (sightline caption --help)
   run     one-shot generation from a prompt (sightline run --help)
   bench   prefill/decode throughput on a model (sightline bench --help)
 `
@@ -39,9 +40,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"serve": serveCmd,
-		"run":   runCmd,
-		"bench": benchCmd,
+		"serve":   serveCmd,
+		"caption": captionCmd,
+		"run":     runCmd,
+		"bench":   benchCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

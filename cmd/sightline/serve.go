@@ -65,6 +65,21 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	f := &serveFlags{}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected arguments %q", fs.Args())
+	}
+	return f, f.validate()
+}
+
+// register adds the serve flags to fs (caption's in-process engine takes them too).
+func (f *serveFlags) register(fs *flag.FlagSet) {
 	f.compute.register(fs)
 	str := func(p *string, def, usage string, names ...string) {
 		for _, n := range names {
@@ -113,43 +128,39 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.BoolVar(&f.hiddenStates, "enable-return-hidden-states", false, "not supported yet (refused)")
 	fs.Var(&f.allowedMedia, "allowed-local-media-path", "directory local media paths may come from (repeatable; none by default)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil, err
-		}
-		return nil, usageError{err}
-	}
+}
+
+// validate checks flag values after parsing.
+func (f *serveFlags) validate() error {
 	switch {
-	case fs.NArg() > 0:
-		return nil, usagef("unexpected arguments %q", fs.Args())
 	case f.tp != 1 || f.dp != 1:
-		return nil, usagef("--tp-size and --dp-size must be 1: Sightline serves one model on one device")
+		return usagef("--tp-size and --dp-size must be 1: Sightline serves one model on one device")
 	case f.hiddenStates:
-		return nil, usagef("--enable-return-hidden-states is not supported yet")
+		return usagef("--enable-return-hidden-states is not supported yet")
 	case f.samplingDefaults != "model" && f.samplingDefaults != "openai":
-		return nil, usagef("--sampling-defaults must be model or openai, got %q", f.samplingDefaults)
+		return usagef("--sampling-defaults must be model or openai, got %q", f.samplingDefaults)
 	case f.grammarBackend != "xgrammar" && f.grammarBackend != "none":
-		return nil, usagef("--grammar-backend must be xgrammar or none, got %q", f.grammarBackend)
+		return usagef("--grammar-backend must be xgrammar or none, got %q", f.grammarBackend)
 	case f.port < 0 || f.port > 65535:
-		return nil, usagef("--port %d out of range", f.port)
+		return usagef("--port %d out of range", f.port)
 	case f.maxRunning <= 0 || f.pageSize <= 0 || f.streamInterval <= 0 || f.contextLen < 0 || f.maxQueued < 0 || f.maxTotalTokens < 0:
-		return nil, usagef("--max-running-requests, --page-size and --stream-interval must be positive; --context-length, --max-queued-requests and --max-total-tokens non-negative")
+		return usagef("--max-running-requests, --page-size and --stream-interval must be positive; --context-length, --max-queued-requests and --max-total-tokens non-negative")
 	case f.chunkedPrefill == 0 || f.chunkedPrefill < -1:
-		return nil, usagef("--chunked-prefill-size must be positive or -1")
+		return usagef("--chunked-prefill-size must be positive or -1")
 	}
 	if f.preferred != "" && !json.Valid([]byte(f.preferred)) {
-		return nil, usagef("--preferred-sampling-params is not valid JSON")
+		return usagef("--preferred-sampling-params is not valid JSON")
 	}
 	if _, err := parseBytes(f.kvMemory); err != nil {
-		return nil, usagef("--kv-cache-memory: %v", err)
+		return usagef("--kv-cache-memory: %v", err)
 	}
 	if _, err := parseLimits(f.limitMM); err != nil {
-		return nil, usagef("--limit-mm-data-per-request: %v", err)
+		return usagef("--limit-mm-data-per-request: %v", err)
 	}
 	if _, err := slogLevel(f.logLevel); err != nil {
-		return nil, usageError{err}
+		return usageError{err}
 	}
-	return f, nil
+	return nil
 }
 
 // parseBytes reads sizes like 512MiB, 2GiB, 1GB or a plain byte count.

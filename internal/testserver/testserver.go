@@ -8,6 +8,9 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/sightline/sightline/encoders"
+	_ "github.com/sightline/sightline/encoders/vit"
+	_ "github.com/sightline/sightline/encoders/whisper"
 	"github.com/sightline/sightline/internal/defaultmodel"
 	"github.com/sightline/sightline/llm/engine"
 	"github.com/sightline/sightline/llm/kvcache"
@@ -18,6 +21,7 @@ import (
 	"github.com/sightline/sightline/llm/tensor/ref"
 	"github.com/sightline/sightline/llm/tokenizer"
 	"github.com/sightline/sightline/media"
+	_ "github.com/sightline/sightline/media/all"
 	"github.com/sightline/sightline/server"
 	"github.com/sightline/sightline/server/chat"
 )
@@ -27,7 +31,9 @@ type Options struct {
 	Model   string         // HF directory or .gguf ("" = embedded stories260K)
 	Backend tensor.Backend // default: the reference backend
 	Config  server.Config
-	Deps    func(*server.Deps) // adds collaborators (processor, grammar, ...)
+	Deps    func(*server.Deps) // adds collaborators (grammar, ...)
+	// Multimodal wires the model's vision/audio towers (encoders.Open).
+	Multimodal bool
 }
 
 // Start serves a model until the test ends and returns its base URL.
@@ -65,7 +71,21 @@ func Start(t testing.TB, o Options) string {
 		t.Fatal(err)
 	}
 	pc, _ := prefix.NewRadix(16)
-	eng, err := engine.New(m, kv, pc, engine.TokenizerText(tok), nil, engine.Config{PageSize: 16, StepTokens: 256,
+	d := server.Deps{Tokenizer: tok}
+	var emb engine.Embedder
+	if o.Multimodal {
+		proc, encs, err := encoders.Open(context.Background(), o.Model, "", be, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { encoders.CloseAll(encs) })
+		for _, e := range encs {
+			d.Images = d.Images || e.Modality() == media.Image
+			d.Audio = d.Audio || e.Modality() == media.Audio
+		}
+		d.Processor, emb = proc, encoders.NewSet(encoders.NewCache(64<<20), encs...)
+	}
+	eng, err := engine.New(m, kv, pc, engine.TokenizerText(tok), emb, engine.Config{PageSize: 16, StepTokens: 256,
 		EOS: append(m.Config().EOS, tok.EOS()...), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +97,7 @@ func Start(t testing.TB, o Options) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := server.Deps{Engine: eng, Tokenizer: tok, Media: loader}
+	d.Engine, d.Media = eng, loader
 	if src := tok.ChatTemplate(); src != "" {
 		if d.Template, err = chat.Parse(src); err != nil {
 			t.Fatal(err)
