@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sightline/sightline/encoders"
 )
 
 // metrics are SGLang's Prometheus series (API.md §8), on a registry of
@@ -20,7 +21,7 @@ type metrics struct {
 	e2e      prometheus.Histogram
 }
 
-func newMetrics(model string, eng Engine) *metrics {
+func newMetrics(model string, eng Engine, emb *encoders.Cache) *metrics {
 	labels := prometheus.Labels{"model_name": model, "engine_type": "unified"}
 	reg := prometheus.NewRegistry()
 	m := &metrics{reg: reg}
@@ -62,6 +63,22 @@ func newMetrics(model string, eng Engine) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("cache_hit_rate", "Prompt tokens served from the prefix cache / prompt tokens.")),
 			func() float64 { return ratio(float64(st.CachedTokens.Load()), float64(st.PromptTokens.Load())) }),
 	)
+	if emb != nil {
+		stat := func(pick func(hits, misses, bytes int) int) func() float64 {
+			return func() float64 { return float64(pick(emb.Stats())) }
+		}
+		o := func(name, help string) prometheus.Opts {
+			return prometheus.Opts{Name: "sightline:" + name, Help: help, ConstLabels: labels}
+		}
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts(o("mm_embedding_cache_hits_total", "Media spans whose embeddings came from the cache.")),
+				stat(func(h, _, _ int) int { return h })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts(o("mm_embedding_cache_misses_total", "Media spans that had to be encoded.")),
+				stat(func(_, m, _ int) int { return m })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts(o("mm_embedding_cache_bytes", "Bytes of embeddings cached.")),
+				stat(func(_, _, b int) int { return b })),
+		)
+	}
 	return m
 }
 

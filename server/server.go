@@ -142,7 +142,7 @@ func New(cfg Config, d Deps) *Server {
 		canImage: d.Images, canAudio: d.Audio, embCache: d.EmbCache, grammar: d.Grammar, procs: sample.NewRegistry(),
 		started: time.Now()}
 	s.tmplStructured = structuredRE.MatchString(d.TemplateSource)
-	s.metrics = newMetrics(cfg.ServedModelName, d.Engine)
+	s.metrics = newMetrics(cfg.ServedModelName, d.Engine, d.EmbCache)
 	return s
 }
 

@@ -32,8 +32,10 @@ type Options struct {
 	Backend tensor.Backend // default: the reference backend
 	Config  server.Config
 	Deps    func(*server.Deps) // adds collaborators (grammar, ...)
-	// Multimodal wires the model's vision/audio towers (encoders.Open).
+	// Multimodal wires the model's vision/audio towers (encoders.Open),
+	// from MMProj for a GGUF model.
 	Multimodal bool
+	MMProj     string
 }
 
 // Start serves a model until the test ends and returns its base URL.
@@ -74,7 +76,7 @@ func Start(t testing.TB, o Options) string {
 	d := server.Deps{Tokenizer: tok}
 	var emb engine.Embedder
 	if o.Multimodal {
-		proc, encs, err := encoders.Open(context.Background(), o.Model, "", be, tok)
+		proc, encs, err := encoders.Open(context.Background(), o.Model, o.MMProj, be, tok)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +85,8 @@ func Start(t testing.TB, o Options) string {
 			d.Images = d.Images || e.Modality() == media.Image
 			d.Audio = d.Audio || e.Modality() == media.Audio
 		}
-		d.Processor, emb = proc, encoders.NewSet(encoders.NewCache(64<<20), encs...)
+		d.EmbCache = encoders.NewCache(64 << 20)
+		d.Processor, emb = proc, encoders.NewSet(d.EmbCache, encs...)
 	}
 	eng, err := engine.New(m, kv, pc, engine.TokenizerText(tok), emb, engine.Config{PageSize: 16, StepTokens: 256,
 		EOS: append(m.Config().EOS, tok.EOS()...), Seed: 1})
