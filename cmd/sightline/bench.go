@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -37,6 +39,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	conc := fs.String("concurrency", "", "serving benchmark instead: comma-separated client counts (e.g. 1,4,8,16), each request --gen-tokens long")
 	cachedPrompt := fs.Int("cached-prompt", 1000, "serving benchmark: prompt length of the prefix-cache TTFT test (0 skips it)")
 	baseline := fs.String("baseline", "", "llama.cpp pp,tg tokens/s measured on this machine (default: shared/perf's numbers for the Qwen2-0.5B shape)")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file (C kernels show as cgo calls)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -51,6 +54,17 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if _, err := fmt.Sscanf(*baseline, "%g,%g", &base[0], &base[1]); err != nil {
 			return usagef("--baseline wants pp,tg (two numbers)")
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	be, err := c.open()
 	if err != nil {
