@@ -606,11 +606,46 @@ static inline long key_row(const int32_t *pages, long page, long j) {
 	return pages ? (long)pages[j / page] * page + j % page : j;
 }
 
+// AB keys (scores) and AC output vectors (values) are processed together as
+// independent chains: each score and output element still runs the exact
+// operation sequence of dot() / a single accumulator over j, so results do
+// not depend on the blocking (nor on how many rows share a call).
+#define AB 8
+#define AC 8
 static void attend(const float *q, const float *k, const float *v, float *o, long d, long dv, long hkv, long kh,
 		   const int32_t *pages, long page, long last, float scale, float *scores) {
-	for (long j = 0; j <= last; j++) scores[j] = dot(q, k + (key_row(pages, page, j) * hkv + kh) * d, d) * scale;
+	long j = 0;
+	if (d % W == 0) {
+		for (; j + AB <= last + 1; j += AB) {
+			const float *kr[AB];
+			vf acc[AB];
+			for (int b = 0; b < AB; b++) {
+				kr[b] = k + (key_row(pages, page, j + b) * hkv + kh) * d;
+				acc[b] = splat(0.0f);
+			}
+			for (long i = 0; i < d; i += W) {
+				vf qv = ld(q + i);
+				_Pragma("GCC unroll 8") for (int b = 0; b < AB; b++) acc[b] = VFMA(qv, ld(kr[b] + i), acc[b]);
+			}
+			float sum[AB] = {0};
+			for (int l = 0; l < W; l++)
+				for (int b = 0; b < AB; b++) sum[b] += acc[b][l]; // hsum's order, AB chains at once
+			for (int b = 0; b < AB; b++) scores[j + b] = sum[b] * scale;
+		}
+	}
+	for (; j <= last; j++) scores[j] = dot(q, k + (key_row(pages, page, j) * hkv + kh) * d, d) * scale;
 	softmax_row(scores, scores, last + 1);
 	long c = 0;
+	for (; c + AC * W <= dv; c += AC * W) {
+		vf acc[AC];
+		for (int t = 0; t < AC; t++) acc[t] = splat(0.0f);
+		for (long j = 0; j <= last; j++) {
+			vf p = splat(scores[j]);
+			const float *vr = v + (key_row(pages, page, j) * hkv + kh) * dv + c;
+			_Pragma("GCC unroll 8") for (int t = 0; t < AC; t++) acc[t] = VFMA(p, ld(vr + t * W), acc[t]);
+		}
+		for (int t = 0; t < AC; t++) st(o + c + t * W, acc[t]);
+	}
 	for (; c + W <= dv; c += W) {
 		vf acc = splat(0.0f);
 		for (long j = 0; j <= last; j++) acc = VFMA(splat(scores[j]), ld(v + (key_row(pages, page, j) * hkv + kh) * dv + c), acc);
@@ -623,7 +658,6 @@ static void attend(const float *q, const float *k, const float *v, float *o, lon
 	}
 }
 
-// attention over work items [w0, w1), item = query_row·H + head.
 void SFX(attention)(const attn_args *a, long w0, long w1, float *scores) {
 	const long group = a->h / a->hkv;
 	for (long it = w0; it < w1; it++) {
@@ -635,8 +669,6 @@ void SFX(attention)(const attn_args *a, long w0, long w1, float *scores) {
 	}
 }
 
-// paged attention over work items [w0, w1) of (row, head); rows outside any
-// sequence (row_seq < 0) are skipped.
 void SFX(paged_attention)(const pattn_args *a, long w0, long w1, float *scores) {
 	const long group = a->h / a->hkv;
 	for (long it = w0; it < w1; it++) {
