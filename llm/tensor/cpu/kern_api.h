@@ -8,7 +8,7 @@
 #define QB 32              // Q8_0 block length along k
 #define Q8_PANEL_BLOCK (2 * NR + QB * NR) // bytes per (panel, k-block): NR f16 scales + [QB][NR] int8
 #define KC 128             // k rows per GEMM block (a multiple of QB)
-#define MC (MR * 32)       // rows of A per GEMM block
+#define MC (MC_MAX / MR * MR) // rows of A per GEMM block
 #define MC_MAX 512         // largest MC of any level (scratch sizing)
 #define SMALL_M 32         // up to this many rows: panel-streaming GEMM in the weights' dtype
 
