@@ -54,7 +54,7 @@ func New(cfg Config) (*Processor, error) {
 	if cfg.LongestEdge <= 0 || cfg.LongestEdge > 1<<14 {
 		return nil, fmt.Errorf("%w: idefics3 longest edge %d", processors.ErrConfig, cfg.LongestEdge)
 	}
-	if !cfg.Llama && (cfg.Filter < imageproc.Bilinear || cfg.Filter > imageproc.Lanczos) {
+	if !cfg.Llama && !cfg.Filter.Valid() {
 		return nil, fmt.Errorf("%w: idefics3 resample filter %v", processors.ErrConfig, cfg.Filter)
 	}
 	for _, s := range cfg.Std {

@@ -2,8 +2,10 @@ package imageproc
 
 import (
 	"fmt"
+	"image"
 	"math"
 
+	"github.com/disintegration/imaging"
 	"github.com/sightline/sightline/media"
 )
 
@@ -14,21 +16,33 @@ const (
 	Bilinear Filter = iota + 1 // PIL.Image.BILINEAR (2)
 	Bicubic                    // PIL.Image.BICUBIC (3), a = −0.5
 	Lanczos                    // PIL.Image.LANCZOS (1), a = 3
+	Nearest                    // PIL.Image.NEAREST (0): point sampling, exact
+	Box                        // PIL.Image.BOX (4): through disintegration/imaging (±1 level)
+	Hamming                    // PIL.Image.HAMMING (5): through disintegration/imaging (±1 level)
 )
 
 // FilterFromPIL maps Pillow's integer resample codes (as stored in
 // preprocessor_config.json) to a Filter.
 func FilterFromPIL(code int) (Filter, error) {
 	switch code {
+	case 0:
+		return Nearest, nil
 	case 1:
 		return Lanczos, nil
 	case 2:
 		return Bilinear, nil
 	case 3:
 		return Bicubic, nil
+	case 4:
+		return Box, nil
+	case 5:
+		return Hamming, nil
 	}
-	return 0, fmt.Errorf("imageproc: unsupported PIL resample filter %d (want 1 lanczos, 2 bilinear or 3 bicubic)", code)
+	return 0, fmt.Errorf("imageproc: unsupported PIL resample filter %d (want 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box or 5 hamming)", code)
 }
+
+// Valid reports whether f is one of the filters above.
+func (f Filter) Valid() bool { return f >= Bilinear && f <= Hamming }
 
 func (f Filter) String() string {
 	switch f {
@@ -38,6 +52,12 @@ func (f Filter) String() string {
 		return "bicubic"
 	case Lanczos:
 		return "lanczos"
+	case Nearest:
+		return "nearest"
+	case Box:
+		return "box"
+	case Hamming:
+		return "hamming"
 	}
 	return fmt.Sprintf("Filter(%d)", uint8(f))
 }
@@ -147,6 +167,14 @@ func Resize(src *media.RGB, w, h int, f Filter) (*media.RGB, error) {
 	if w <= 0 || h <= 0 || int64(w)*int64(h) > MaxPixels {
 		return nil, fmt.Errorf("%w: resize to %dx%d", ErrSize, w, h)
 	}
+	switch f {
+	case Nearest:
+		return resizeNearest(src, w, h), nil
+	case Box:
+		return resizeImaging(src, w, h, imaging.Box), nil
+	case Hamming:
+		return resizeImaging(src, w, h, imaging.Hamming), nil
+	}
 	if f < Bilinear || f > Lanczos {
 		return nil, fmt.Errorf("imageproc: unknown filter %v", f)
 	}
@@ -196,4 +224,48 @@ func Resize(src *media.RGB, w, h int, f Filter) (*media.RGB, error) {
 		cur = &media.RGB{W: src.W, H: src.H, Pix: append([]uint8(nil), src.Pix...)}
 	}
 	return cur, nil
+}
+
+// resizeNearest is Pillow's NEAREST resize (ImagingScaleAffine): the source
+// coordinate starts at scale/2 and advances by scale per output pixel, in
+// float64, truncated.
+func resizeNearest(src *media.RGB, w, h int) *media.RGB {
+	sx, sy := float64(src.W)/float64(w), float64(src.H)/float64(h)
+	xin := make([]int, w)
+	xo := sx * 0.5
+	for x := range xin {
+		xin[x] = min(int(xo), src.W-1)
+		xo += sx
+	}
+	out := &media.RGB{W: w, H: h, Pix: make([]uint8, w*h*3)}
+	yo := sy * 0.5
+	for y := 0; y < h; y++ {
+		row := src.Pix[min(int(yo), src.H-1)*src.W*3:]
+		for x, xi := range xin {
+			copy(out.Pix[(y*w+x)*3:(y*w+x)*3+3], row[xi*3:xi*3+3])
+		}
+		yo += sy
+	}
+	return out
+}
+
+// resizeImaging resizes with a disintegration/imaging filter: the Pillow
+// filters without reference fixtures here (box, hamming), whose imaging
+// counterparts use the same kernels and an 8-bit intermediate like Pillow
+// (within one level on the filters that could be measured).
+func resizeImaging(src *media.RGB, w, h int, f imaging.ResampleFilter) *media.RGB {
+	in := image.NewNRGBA(image.Rect(0, 0, src.W, src.H))
+	for i := 0; i < src.W*src.H; i++ {
+		copy(in.Pix[4*i:4*i+3], src.Pix[3*i:3*i+3])
+		in.Pix[4*i+3] = 0xff
+	}
+	res := imaging.Resize(in, w, h, f)
+	out := &media.RGB{W: w, H: h, Pix: make([]uint8, w*h*3)}
+	for y := 0; y < h; y++ {
+		row := res.Pix[y*res.Stride:]
+		for x := 0; x < w; x++ {
+			copy(out.Pix[(y*w+x)*3:(y*w+x)*3+3], row[4*x:4*x+3])
+		}
+	}
+	return out
 }

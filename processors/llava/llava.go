@@ -56,7 +56,7 @@ func New(cfg Config) (*Processor, error) {
 	if !cfg.Llama && (cfg.CropW != cfg.ImageSize || cfg.CropH != cfg.ImageSize) {
 		return nil, fmt.Errorf("%w: llava crop %dx%d differs from the encoder's %d", processors.ErrConfig, cfg.CropW, cfg.CropH, cfg.ImageSize)
 	}
-	if !cfg.Llama && (cfg.Filter < imageproc.Bilinear || cfg.Filter > imageproc.Lanczos || (cfg.Shortest <= 0 && (cfg.ResizeW <= 0 || cfg.ResizeH <= 0))) {
+	if !cfg.Llama && (!cfg.Filter.Valid() || (cfg.Shortest <= 0 && (cfg.ResizeW <= 0 || cfg.ResizeH <= 0))) {
 		return nil, fmt.Errorf("%w: llava resize (filter %v, shortest %d, %dx%d)", processors.ErrConfig, cfg.Filter, cfg.Shortest, cfg.ResizeW, cfg.ResizeH)
 	}
 	for _, s := range cfg.Std {

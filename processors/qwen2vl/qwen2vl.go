@@ -51,7 +51,7 @@ func New(cfg Config) (*Processor, error) {
 	if cfg.MinPixels < 0 || cfg.MaxPixels < f*f || cfg.MinPixels > cfg.MaxPixels {
 		return nil, fmt.Errorf("%w: qwen2vl pixels %d..%d", processors.ErrConfig, cfg.MinPixels, cfg.MaxPixels)
 	}
-	if !cfg.Llama && (cfg.Filter < imageproc.Bilinear || cfg.Filter > imageproc.Lanczos) {
+	if !cfg.Llama && !cfg.Filter.Valid() {
 		return nil, fmt.Errorf("%w: qwen2vl resample filter %v", processors.ErrConfig, cfg.Filter)
 	}
 	for _, s := range cfg.Std {
