@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/sightline/sightline/llm/tokenizer"
+	"github.com/sightline/sightline/processors/imageproc"
 )
 
 // ErrConfig reports model files a processor cannot be built from.
@@ -55,6 +56,41 @@ func Triple(raw json.RawMessage) (v [3]float32, ok bool, err error) {
 		return v, false, fmt.Errorf("%w: want 3 numbers, got %s", ErrConfig, raw)
 	}
 	return [3]float32{many[0], many[1], many[2]}, true, nil
+}
+
+// ImageNorm holds the keys every Hugging Face image processor config
+// (preprocessor_config.json) shares; families embed it in their own struct.
+type ImageNorm struct {
+	Mean        json.RawMessage `json:"image_mean"`
+	Std         json.RawMessage `json:"image_std"`
+	DoNormalize *bool           `json:"do_normalize"`
+	Resample    *int            `json:"resample"`
+}
+
+// Apply overrides mean, std and filter with the keys present
+// (do_normalize false means mean 0, std 1).
+func (n ImageNorm) Apply(mean, std *[3]float32, filter *imageproc.Filter) error {
+	if m, ok, err := Triple(n.Mean); err != nil {
+		return err
+	} else if ok {
+		*mean = m
+	}
+	if s, ok, err := Triple(n.Std); err != nil {
+		return err
+	} else if ok {
+		*std = s
+	}
+	if n.DoNormalize != nil && !*n.DoNormalize {
+		*mean, *std = [3]float32{}, [3]float32{1, 1, 1}
+	}
+	if n.Resample != nil {
+		f, err := imageproc.FilterFromPIL(*n.Resample)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		*filter = f
+	}
+	return nil
 }
 
 // MMProjTriple reads a 3-float GGUF array key.

@@ -13,7 +13,6 @@ package idefics3
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/sightline/sightline/llm/input"
@@ -159,6 +158,7 @@ type hfConfig struct {
 }
 
 type hfPre struct {
+	processors.ImageNorm
 	DoSplit  *bool `json:"do_image_splitting"`
 	DoResize *bool `json:"do_resize"`
 	Size     *struct {
@@ -167,10 +167,6 @@ type hfPre struct {
 	MaxImageSize *struct {
 		LongestEdge int `json:"longest_edge"`
 	} `json:"max_image_size"`
-	Mean        json.RawMessage `json:"image_mean"`
-	Std         json.RawMessage `json:"image_std"`
-	Resample    *int            `json:"resample"`
-	DoNormalize *bool           `json:"do_normalize"`
 }
 
 func fromHF(cfg *Config, dir string) error {
@@ -212,23 +208,8 @@ func fromHF(cfg *Config, dir string) error {
 	if pc.DoSplit != nil {
 		cfg.Split = *pc.DoSplit
 	}
-	if m, ok, err := processors.Triple(pc.Mean); err != nil {
+	if err := pc.Apply(&cfg.Mean, &cfg.Std, &cfg.Filter); err != nil {
 		return err
-	} else if ok {
-		cfg.Mean = m
-	}
-	if s, ok, err := processors.Triple(pc.Std); err != nil {
-		return err
-	} else if ok {
-		cfg.Std = s
-	}
-	if pc.DoNormalize != nil && !*pc.DoNormalize {
-		cfg.Mean, cfg.Std = [3]float32{}, [3]float32{1, 1, 1}
-	}
-	if pc.Resample != nil {
-		if cfg.Filter, err = imageproc.FilterFromPIL(*pc.Resample); err != nil {
-			return fmt.Errorf("%w: %v", processors.ErrConfig, err)
-		}
 	}
 	if cfg.LongestEdge == 0 {
 		return fmt.Errorf("%w: do_resize false is not supported", processors.ErrConfig)

@@ -141,16 +141,13 @@ type hfConfig struct {
 }
 
 type hfPre struct {
-	Type        string          `json:"image_processor_type"`
-	DoPad       *bool           `json:"do_pad"`
-	DoResize    *bool           `json:"do_resize"`
-	DoCrop      *bool           `json:"do_center_crop"`
-	DoNormalize *bool           `json:"do_normalize"`
-	Size        json.RawMessage `json:"size"`
-	Crop        json.RawMessage `json:"crop_size"`
-	Mean        json.RawMessage `json:"image_mean"`
-	Std         json.RawMessage `json:"image_std"`
-	Resample    *int            `json:"resample"`
+	processors.ImageNorm
+	Type     string          `json:"image_processor_type"`
+	DoPad    *bool           `json:"do_pad"`
+	DoResize *bool           `json:"do_resize"`
+	DoCrop   *bool           `json:"do_center_crop"`
+	Size     json.RawMessage `json:"size"`
+	Crop     json.RawMessage `json:"crop_size"`
 }
 
 // hwSize decodes a Hugging Face size entry: a number, or a dict with
@@ -231,23 +228,8 @@ func fromHF(cfg *Config, dir string) error {
 		}
 	}
 	cfg.Pad = pc.DoPad != nil && *pc.DoPad
-	if m, ok, err := processors.Triple(pc.Mean); err != nil {
+	if err := pc.Apply(&cfg.Mean, &cfg.Std, &cfg.Filter); err != nil {
 		return err
-	} else if ok {
-		cfg.Mean = m
-	}
-	if s, ok, err := processors.Triple(pc.Std); err != nil {
-		return err
-	} else if ok {
-		cfg.Std = s
-	}
-	if pc.DoNormalize != nil && !*pc.DoNormalize {
-		cfg.Mean, cfg.Std = [3]float32{}, [3]float32{1, 1, 1}
-	}
-	if pc.Resample != nil {
-		if cfg.Filter, err = imageproc.FilterFromPIL(*pc.Resample); err != nil {
-			return fmt.Errorf("%w: %v", processors.ErrConfig, err)
-		}
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ package qwen2vl
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/sightline/sightline/llm/input"
@@ -108,20 +107,17 @@ func fromGGUF(cfg *Config, md processors.Metadata) error {
 }
 
 type hfPre struct {
+	processors.ImageNorm
 	MinPixels *int `json:"min_pixels"`
 	MaxPixels *int `json:"max_pixels"`
 	Size      *struct {
 		ShortestEdge *int `json:"shortest_edge"`
 		LongestEdge  *int `json:"longest_edge"`
 	} `json:"size"`
-	PatchSize    *int            `json:"patch_size"`
-	Temporal     *int            `json:"temporal_patch_size"`
-	MergeSize    *int            `json:"merge_size"`
-	Mean         json.RawMessage `json:"image_mean"`
-	Std          json.RawMessage `json:"image_std"`
-	Resample     *int            `json:"resample"`
-	DoNormalize  *bool           `json:"do_normalize"`
-	RescaleScale *float64        `json:"rescale_factor"`
+	PatchSize    *int     `json:"patch_size"`
+	Temporal     *int     `json:"temporal_patch_size"`
+	MergeSize    *int     `json:"merge_size"`
+	RescaleScale *float64 `json:"rescale_factor"`
 }
 
 type hfConfig struct {
@@ -170,26 +166,11 @@ func fromHF(cfg *Config, dir string) error {
 	setInt(&cfg.Patch, pc.PatchSize)
 	setInt(&cfg.Temporal, pc.Temporal)
 	setInt(&cfg.Merge, pc.MergeSize)
-	if m, ok, err := processors.Triple(pc.Mean); err != nil {
+	if err := pc.Apply(&cfg.Mean, &cfg.Std, &cfg.Filter); err != nil {
 		return err
-	} else if ok {
-		cfg.Mean = m
-	}
-	if s, ok, err := processors.Triple(pc.Std); err != nil {
-		return err
-	} else if ok {
-		cfg.Std = s
-	}
-	if pc.DoNormalize != nil && !*pc.DoNormalize {
-		cfg.Mean, cfg.Std = [3]float32{}, [3]float32{1, 1, 1}
 	}
 	if pc.RescaleScale != nil && *pc.RescaleScale != 1.0/255 {
 		return fmt.Errorf("%w: rescale_factor %v is not 1/255", processors.ErrConfig, *pc.RescaleScale)
-	}
-	if pc.Resample != nil {
-		if cfg.Filter, err = imageproc.FilterFromPIL(*pc.Resample); err != nil {
-			return fmt.Errorf("%w: %v", processors.ErrConfig, err)
-		}
 	}
 	return nil
 }
