@@ -35,13 +35,17 @@ func DecodeImage(b []byte, lim Limits) (*RGB, string, error) {
 		if errors.Is(err, image.ErrFormat) {
 			return nil, "", fmt.Errorf("%w: not a recognised image format (%s)", ErrUnsupported, sniffHint(b))
 		}
+		if w, h, ok := webpCanvas(b); ok && format == "webp" && w*h > lim.MaxPixels {
+			// x/image/webp calls a canvas over 2^31 pixels malformed.
+			return nil, format, tooManyPixels(w, h, lim)
+		}
 		return nil, format, fmt.Errorf("%w: %s header: %v", ErrDecode, format, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, format, fmt.Errorf("%w: %s image has size %dx%d", ErrDecode, format, cfg.Width, cfg.Height)
 	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
-		return nil, format, fmt.Errorf("%w: %dx%d image has %d pixels, more than %d", ErrTooLarge, cfg.Width, cfg.Height, px, lim.MaxPixels)
+	if w, h := int64(cfg.Width), int64(cfg.Height); w*h > lim.MaxPixels {
+		return nil, format, tooManyPixels(w, h, lim)
 	}
 	var img image.Image
 	if perr := guard(func() { img, _, err = image.Decode(bytes.NewReader(b)) }); perr != nil {
@@ -61,6 +65,21 @@ func DecodeImage(b []byte, lim Limits) (*RGB, string, error) {
 		return placeOnCanvas(img, cfg.Width, cfg.Height), format, nil
 	}
 	return toRGB(img, format), format, nil
+}
+
+func tooManyPixels(w, h int64, lim Limits) error {
+	return fmt.Errorf("%w: %dx%d image has %d pixels, more than %d", ErrTooLarge, w, h, w*h, lim.MaxPixels)
+}
+
+// webpCanvas reads the canvas size of an extended (VP8X) WebP header:
+//
+//	"RIFF" size(4) "WEBP" "VP8X" len(4) flags(4) width-1(3) height-1(3), little-endian
+func webpCanvas(b []byte) (w, h int64, ok bool) {
+	if len(b) < 30 || string(b[:4]) != "RIFF" || string(b[8:16]) != "WEBPVP8X" {
+		return 0, 0, false
+	}
+	u24 := func(p []byte) int64 { return int64(p[0]) | int64(p[1])<<8 | int64(p[2])<<16 }
+	return u24(b[24:]) + 1, u24(b[27:]) + 1, true
 }
 
 // guard runs f, turning a panic inside a (third-party) decoder into ErrDecode.

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // diffStats compares RGB bytes: max absolute difference and mean.
@@ -259,4 +260,47 @@ func TestJPEGUpsamplingEdges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkBomb asserts that a small file whose header claims a huge image is
+// refused with ErrTooLarge quickly and without a large allocation.
+func checkBomb(t *testing.T, name string, data []byte, wantCodec string) {
+	t.Helper()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	start := time.Now()
+	_, codec, err := DecodeImage(data, Limits{})
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&ms1)
+	if !errors.Is(err, ErrTooLarge) || codec != wantCodec {
+		t.Errorf("%s: %s %v, want %s ErrTooLarge", name, codec, err, wantCodec)
+	}
+	if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 1<<20 {
+		t.Errorf("%s: allocated %d bytes before failing", name, alloc)
+	}
+	if elapsed > time.Second {
+		t.Errorf("%s: took %v", name, elapsed)
+	}
+}
+
+// One header bomb per built-in format; media/ximage tests WebP, BMP, TIFF.
+func TestDecodeImageHeaderBombs(t *testing.T) {
+	checkBomb(t, "png 100000x100000", pngWithSize(t, 100000, 100000), "png")
+
+	var jb bytes.Buffer
+	if err := jpeg.Encode(&jb, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	jpg := jb.Bytes()
+	i := bytes.Index(jpg, []byte{0xff, 0xc0}) // SOF0: length(2) precision(1) height(2) width(2)
+	if i < 0 {
+		t.Fatal("no SOF0 marker")
+	}
+	binary.BigEndian.PutUint16(jpg[i+5:], 65535)
+	binary.BigEndian.PutUint16(jpg[i+7:], 65535)
+	checkBomb(t, "jpeg 65535x65535", jpg, "jpeg")
+
+	// Logical screen 65535x65535, no frames at all.
+	gifHdr := []byte("GIF89a\xff\xff\xff\xff\x00\x00\x00;")
+	checkBomb(t, "gif 65535x65535", gifHdr, "gif")
 }

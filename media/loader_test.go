@@ -52,7 +52,7 @@ func TestLoadSources(t *testing.T) {
 		w.Write(pngBytes)
 	}))
 	defer srv.Close()
-	l := newLoader(t, Config{AllowedDirs: []string{dir}, Fetcher: NewHTTPFetcher(HTTPOptions{})})
+	l := newLoader(t, Config{AllowedDirs: []string{dir}, Fetcher: NewHTTPFetcher(HTTPOptions{AllowPrivate: true})})
 	b64 := base64.StdEncoding.EncodeToString(pngBytes)
 	sources := []string{
 		filepath.Join(dir, "a b.png"),
@@ -123,7 +123,7 @@ func TestLoadErrors(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	fetch := NewHTTPFetcher(HTTPOptions{Timeout: 100 * time.Millisecond, MaxRedirects: 2, MaxBytes: 3000})
+	fetch := NewHTTPFetcher(HTTPOptions{Timeout: 100 * time.Millisecond, MaxRedirects: 2, MaxBytes: 3000, AllowPrivate: true})
 	lim := Limits{MaxBytes: 3000, MaxItems: 3}
 	withDir := newLoader(t, Config{AllowedDirs: []string{dir}, Fetcher: fetch, Limits: lim})
 	noDir := newLoader(t, Config{Fetcher: fetch})
@@ -178,12 +178,12 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestHTTPFetcherBlockPrivate(t *testing.T) {
+func TestHTTPFetcherRefusesLoopbackByDefault(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	l := newLoader(t, Config{Fetcher: NewHTTPFetcher(HTTPOptions{BlockPrivate: true})})
+	l := newLoader(t, Config{Fetcher: NewHTTPFetcher(HTTPOptions{})})
 	_, err := l.Load(context.Background(), []Ref{{Modality: Image, Src: srv.URL}})
-	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "127.0.0.1 is not public") {
+	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "127.0.0.1 is not public (loopback)") {
 		t.Errorf("got %v", err)
 	}
 }

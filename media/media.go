@@ -142,7 +142,7 @@ var (
 	ErrUnsupported = errors.New("unsupported media format") // unknown codec or variant
 	ErrTooLarge    = errors.New("media exceeds limit")      // a Limits bound
 	ErrFetch       = errors.New("media fetch failed")       // URL download failed
-	ErrForbidden   = errors.New("media source not allowed") // local path policy, URL scheme
+	ErrForbidden   = errors.New("media source not allowed") // local path policy, URL scheme, host or address
 	ErrDecode      = errors.New("corrupt media data")       // decoder rejected the bytes
 )
 

@@ -133,6 +133,18 @@ func (s *Server) prepareGenerate(ctx context.Context, req *api.GenerateRequest, 
 			return nil, err
 		}
 	}
+	for i := 0; i < norm.Prompts; i++ { // every prompt's counts before any media is fetched
+		var ni, na int
+		if images != nil {
+			ni = len(images[i])
+		}
+		if audios != nil {
+			na = len(audios[i])
+		}
+		if err := s.checkMediaCounts(ni, na); err != nil {
+			return nil, err
+		}
+	}
 	prompts := make([]*input.Prompt, norm.Prompts)
 	var jobs []*job
 	for _, it := range norm.Items {

@@ -101,8 +101,9 @@ func (s *Server) handleServerInfo(w http.ResponseWriter, _ *http.Request) {
 		"served_model_name": s.cfg.ServedModelName, "tokenizer_path": s.cfg.ModelPath, "max_context_length": s.eng.ContextLen(),
 		"internal_states": []any{map[string]any{
 			"last_gen_throughput": math.Float64frombits(st.LastGenThroughput.Load()),
-			"memory_usage":        map[string]any{"token_capacity": s.eng.Capacity(), "used_tokens": st.UsedTokens.Load()},
-			"num_running_reqs":    st.Running.Load(), "num_queue_reqs": st.Waiting.Load() + st.Submitted.Load(),
+			"memory_usage": map[string]any{"token_capacity": s.eng.Capacity(), "used_tokens": st.UsedTokens.Load(),
+				"evictable_cached_tokens": st.CachedOnlyTokens.Load()},
+			"num_running_reqs": st.Running.Load(), "num_queue_reqs": st.Waiting.Load() + st.Submitted.Load(),
 		}},
 	} {
 		info[k] = v

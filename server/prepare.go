@@ -67,6 +67,9 @@ func (s *Server) buildPrompt(ctx context.Context, in promptInput) (*input.Prompt
 	if len(refs) == 0 {
 		return &input.Prompt{Tokens: tokens}, nil
 	}
+	if err := s.checkMediaCounts(len(in.images), len(in.audios)); err != nil {
+		return nil, err
+	}
 	if err := s.checkModalities(len(in.images) > 0, len(in.audios) > 0); err != nil {
 		return nil, err
 	}
@@ -82,6 +85,21 @@ func (s *Server) buildPrompt(ctx context.Context, in promptInput) (*input.Prompt
 		return nil, badf("Multimodal prompt is too long after expanding multimodal tokens.")
 	}
 	return p, nil
+}
+
+// checkMediaCounts applies --limit-mm-data-per-request (per modality; a
+// modality the flag does not name is unlimited, 0 allows none). It runs
+// before anything is fetched or decoded.
+func (s *Server) checkMediaCounts(images, audios int) error {
+	for _, c := range []struct {
+		key, name string
+		n         int
+	}{{"image", "Image", images}, {"audio", "Audio", audios}} {
+		if limit, ok := s.cfg.MediaLimits[c.key]; ok && c.n > limit {
+			return badf("%s count %d exceeds limit %d per request.", c.name, c.n, limit)
+		}
+	}
+	return nil
 }
 
 func (s *Server) checkModalities(images, audios bool) error {

@@ -62,6 +62,9 @@ type Config struct {
 	IncludeUsageByDefault      bool
 	EnableCacheReport          bool
 	AllowAutoTruncate          bool
+	// MediaLimits is --limit-mm-data-per-request: items per request by
+	// modality ("image", "audio", "video"); absent keys are unlimited.
+	MediaLimits map[string]int
 
 	MaxBodyBytes  int64         // request body limit (default 64 MiB)
 	MaxBatch      int           // prompts × n per request (default 256)

@@ -24,6 +24,7 @@ import (
 	"github.com/sightline/sightline/llm/kvcache"
 	"github.com/sightline/sightline/llm/model"
 	"github.com/sightline/sightline/llm/prefix"
+	"github.com/sightline/sightline/llm/tensor/arbiter"
 	"github.com/sightline/sightline/media"
 	_ "github.com/sightline/sightline/media/all"
 	"github.com/sightline/sightline/server"
@@ -44,8 +45,9 @@ type serveFlags struct {
 	incremental, includeUsage, cacheReport, autoTruncate   bool
 	skipWarmup, trustRemoteCode, skipTokenizerInit         bool
 	hiddenStates                                           bool
-	allowedMedia                                           multiFlag
-	drainTimeout                                           time.Duration
+	allowedMedia, allowedDomains                           multiFlag
+	allowPrivateMedia                                      bool
+	mediaTimeout, drainTimeout                             time.Duration
 }
 
 // multiFlag collects a repeatable, comma-separable flag.
@@ -127,6 +129,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.skipTokenizerInit, "skip-tokenizer-init", false, "ids in, ids out")
 	fs.BoolVar(&f.hiddenStates, "enable-return-hidden-states", false, "not supported yet (refused)")
 	fs.Var(&f.allowedMedia, "allowed-local-media-path", "directory local media paths may come from (repeatable; none by default)")
+	fs.Var(&f.allowedDomains, "allowed-media-domains", "host names media URLs may come from (repeatable, exact match; default: any public host)")
+	fs.BoolVar(&f.allowPrivateMedia, "allow-private-media-urls", false, "let media URLs reach loopback, private, link-local and metadata addresses")
+	fs.DurationVar(&f.mediaTimeout, "media-fetch-timeout", 3*time.Second, "time limit of one media URL fetch, body included")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may finish")
 }
 
@@ -147,6 +152,8 @@ func (f *serveFlags) validate() error {
 		return usagef("--max-running-requests, --page-size and --stream-interval must be positive; --context-length, --max-queued-requests and --max-total-tokens non-negative")
 	case f.chunkedPrefill == 0 || f.chunkedPrefill < -1:
 		return usagef("--chunked-prefill-size must be positive or -1")
+	case f.mediaTimeout <= 0:
+		return usagef("--media-fetch-timeout must be positive")
 	}
 	if f.preferred != "" && !json.Valid([]byte(f.preferred)) {
 		return usagef("--preferred-sampling-params is not valid JSON")
@@ -336,7 +343,8 @@ func buildApp(ctx context.Context, f *serveFlags, log *slog.Logger) (*app, error
 	var proc server.Deps
 	embCache := encoders.NewCache(256 << 20)
 	var embedder engine.Embedder
-	p, encs, err := encoders.Open(ctx, path, f.mmproj, be, tok)
+	turns := arbiter.New(arbiter.Config{})
+	p, encs, err := encoders.Open(ctx, path, f.mmproj, turns.Background(be), tok)
 	switch {
 	case err == nil:
 		for _, e := range encs {
@@ -379,7 +387,8 @@ func buildApp(ctx context.Context, f *serveFlags, log *slog.Logger) (*app, error
 		seed = uint64(time.Now().UnixNano())
 	}
 	ecfg := engine.Config{PageSize: f.pageSize, MaxRunning: f.maxRunning, StepTokens: f.chunkedPrefill, NoChunking: f.chunkedPrefill < 0,
-		ContextLen: contextLen, MaxQueued: f.maxQueued, Seed: seed, EOS: append(append([]int32{}, cfg.EOS...), tok.EOS()...), Logger: log}
+		ContextLen: contextLen, MaxQueued: f.maxQueued, Seed: seed, EOS: append(append([]int32{}, cfg.EOS...), tok.EOS()...), Logger: log,
+		Turns: turns}
 	if f.chunkedPrefill < 0 {
 		ecfg.StepTokens = contextLen
 	}
@@ -390,14 +399,9 @@ func buildApp(ctx context.Context, f *serveFlags, log *slog.Logger) (*app, error
 	ectx, stop := context.WithCancel(context.Background())
 	a.eng, a.stop, a.engDone = eng, stop, make(chan error, 1)
 	go func() { a.engDone <- eng.Run(ectx) }()
-	limits := media.DefaultLimits()
-	if lm, _ := parseLimits(f.limitMM); lm != nil {
-		limits.MaxItems = 0
-		for _, v := range lm {
-			limits.MaxItems = max(limits.MaxItems, v)
-		}
-	}
-	loader, err := media.New(media.Config{Fetcher: media.NewHTTPFetcher(media.HTTPOptions{}), AllowedDirs: f.allowedMedia, Limits: limits, TargetRate: 16000})
+	mediaLimits, _ := parseLimits(f.limitMM)
+	fetcher := media.NewHTTPFetcher(media.HTTPOptions{Timeout: f.mediaTimeout, AllowPrivate: f.allowPrivateMedia, AllowedDomains: f.allowedDomains})
+	loader, err := media.New(media.Config{Fetcher: fetcher, AllowedDirs: f.allowedMedia, Limits: media.DefaultLimits(), TargetRate: 16000})
 	if err != nil {
 		a.close()
 		return nil, err
@@ -412,7 +416,7 @@ func buildApp(ctx context.Context, f *serveFlags, log *slog.Logger) (*app, error
 		SkipTokenizerInit: f.skipTokenizerInit, SamplingDefaults: f.samplingDefaults, Generation: cfg.Generation,
 		PreferredSamplingParams: json.RawMessage(f.preferred), StreamInterval: f.streamInterval,
 		IncrementalStreaming: f.incremental, IncludeUsageByDefault: f.includeUsage, EnableCacheReport: f.cacheReport,
-		AllowAutoTruncate: f.autoTruncate, Vocab: cfg.Vocab, Hidden: cfg.Hidden, Logger: log,
+		AllowAutoTruncate: f.autoTruncate, MediaLimits: mediaLimits, Vocab: cfg.Vocab, Hidden: cfg.Hidden, Logger: log,
 		LaunchArgs: map[string]any{"model_path": path, "mmproj": f.mmproj, "host": f.host, "port": f.port,
 			"context_length": contextLen, "max_running_requests": f.maxRunning, "chunked_prefill_size": f.chunkedPrefill,
 			"page_size": f.pageSize, "max_total_num_tokens": kv.Pages * kv.PageSize, "disable_radix_cache": f.disableRadix,

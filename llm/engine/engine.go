@@ -72,6 +72,9 @@ type Config struct {
 	Seed       uint64
 	EOS        []int32 // end-of-generation ids (model and tokenizer)
 	Logger     *slog.Logger
+	// Turns, when set, arbitrates the backend between forward steps and
+	// background media encoding (see Turns).
+	Turns Turns
 }
 
 func (c *Config) defaults(m *model.Config) {
@@ -109,6 +112,8 @@ type Engine struct {
 	ctrl   chan func()
 	done   chan struct{}
 	closed atomic.Bool
+	runCtx context.Context // Run's context: media encoding stops with it
+	enc    encoder         // loop-owned, but for its channels
 
 	// loop-owned state
 	seqs    map[uint64]*seq
@@ -123,15 +128,18 @@ type Engine struct {
 
 // Stats are counters and gauges for metrics and /get_server_info.
 type Stats struct {
-	Running, Waiting        atomic.Int64 // in the loop: running, queued (incl. n>1 followers)
-	Submitted               atomic.Int64 // handed to Submit, not yet taken by the loop
-	TotalPages              atomic.Int64
-	UsedTokens              atomic.Int64 // KV pages in use × page size
-	PromptTokens, GenTokens atomic.Int64
-	CachedTokens            atomic.Int64
-	Requests, Retractions   atomic.Int64
-	Steps                   atomic.Int64
-	LastGenThroughput       atomic.Uint64 // tokens/s of recent steps, float64 bits
+	Running, Waiting atomic.Int64 // in the loop: running, queued (incl. n>1 followers)
+	Submitted        atomic.Int64 // handed to Submit, not yet taken by the loop
+	TotalPages       atomic.Int64
+	// UsedTokens counts the KV held by running and queued requests (pages ×
+	// page size); CachedOnlyTokens the evictable prefix-cache pages no
+	// request holds, which are free capacity in all but name.
+	UsedTokens, CachedOnlyTokens atomic.Int64
+	PromptTokens, GenTokens      atomic.Int64
+	CachedTokens                 atomic.Int64
+	Requests, Retractions        atomic.Int64
+	Steps                        atomic.Int64
+	LastGenThroughput            atomic.Uint64 // tokens/s of recent steps, float64 bits
 }
 
 // New builds an engine. The pool must fit the model; pc may be prefix.NewNone.
@@ -145,9 +153,14 @@ func New(m model.Model, kv *kvcache.Pool, pc prefix.Cache, tok Detokenizer, emb 
 	if err != nil {
 		return nil, err
 	}
+	if capTokens := kv.Pages * kv.PageSize; cfg.ContextLen > capTokens {
+		cfg.Logger.Warn("the KV cache is smaller than the context window: requests are limited to the cache",
+			"context_length", cfg.ContextLen, "kv_tokens", capTokens)
+		cfg.ContextLen = capTokens
+	}
 	e := &Engine{cfg: cfg, m: m, kv: kv, pc: pc, tok: tok, emb: emb, sched: s,
 		submit: make(chan *seq, 1024), ctrl: make(chan func(), 16), done: make(chan struct{}),
-		seqs: map[uint64]*seq{}}
+		runCtx: context.Background(), enc: newEncoder(), seqs: map[uint64]*seq{}}
 	e.stats.TotalPages.Store(int64(kv.Pages))
 	return e, nil
 }
@@ -155,7 +168,9 @@ func New(m model.Model, kv *kvcache.Pool, pc prefix.Cache, tok Detokenizer, emb 
 // Stats returns the live counters.
 func (e *Engine) Stats() *Stats { return &e.stats }
 
-// ContextLen is the context window the engine enforces.
+// ContextLen is the context window the engine enforces: the model's (or
+// the configured one), at most the KV cache's size, so that every admitted
+// request fits in the cache alone.
 func (e *Engine) ContextLen() int { return e.cfg.ContextLen }
 
 // Capacity is the KV pool's size in tokens.
@@ -164,18 +179,22 @@ func (e *Engine) Capacity() int { return e.kv.Pages * e.kv.PageSize }
 // Run executes the loop until ctx ends; then every unfinished request is
 // aborted and Run returns ctx.Err().
 func (e *Engine) Run(ctx context.Context) error {
+	e.runCtx = ctx
+	go e.work()
 	defer close(e.done)
+	defer e.stopEncoder()
 	for {
-		busy := len(e.seqs) > 0 || len(e.held) > 0
-		if !busy && len(e.drain) == 0 {
+		if !e.sched.Runnable() && len(e.drain) == 0 {
+			// Nothing to compute: wait for a request, a control call or an
+			// encoded prompt (a client going away also ends its encode job).
 			select {
 			case <-ctx.Done():
-				e.shutdown()
-				return ctx.Err()
 			case s := <-e.submit:
 				e.admit(s)
 			case f := <-e.ctrl:
 				f()
+			case d := <-e.enc.done:
+				e.encoded(d)
 			}
 		}
 		if err := ctx.Err(); err != nil {
@@ -184,7 +203,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		e.pump()
 		e.reap()
-		if len(e.seqs) > 0 {
+		if e.sched.Runnable() {
 			if err := e.step(ctx); err != nil {
 				e.failAll(err)
 			}
@@ -203,6 +222,8 @@ func (e *Engine) pump() {
 			e.admit(s)
 		case f := <-e.ctrl:
 			f()
+		case d := <-e.enc.done:
+			e.encoded(d)
 		default:
 			return
 		}
@@ -273,7 +294,9 @@ func (e *Engine) Idle() bool {
 
 // gauges refreshes the loop-owned gauges.
 func (e *Engine) gauges() {
-	e.stats.UsedTokens.Store(int64(e.kv.Used() * e.cfg.PageSize))
+	ev, _ := e.pc.Size() // tokens of pages only the prefix cache holds
+	e.stats.UsedTokens.Store(int64(e.kv.Used()*e.cfg.PageSize - ev))
+	e.stats.CachedOnlyTokens.Store(int64(ev))
 	e.stats.Running.Store(int64(e.sched.Running()))
 	e.stats.Waiting.Store(int64(e.sched.Waiting() + len(e.held)))
 }

@@ -306,7 +306,7 @@ func TestRetraction(t *testing.T) {
 // TestAbortFreesPages: cancelling a request's context ends it with an abort
 // and returns its pages.
 func TestAbortFreesPages(t *testing.T) {
-	h := start(t, Config{}, 64, true)
+	h := start(t, Config{}, 300, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	ch, err := h.e.Submit(ctx, &Request{Prompt: &input.Prompt{Tokens: prompts(4)[3]}, Params: greedy(100000 - 100000 + 1000)})
 	if err != nil {

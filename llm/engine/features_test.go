@@ -199,7 +199,7 @@ func TestSubmitErrors(t *testing.T) {
 
 // TestAbortByRID aborts a running request through Engine.Abort.
 func TestAbortByRID(t *testing.T) {
-	h := start(t, Config{}, 64, true)
+	h := start(t, Config{}, 300, true)
 	ch, err := h.e.Submit(context.Background(), &Request{RID: "job_0", Prompt: &input.Prompt{Tokens: prompts(3)[2]}, Params: greedy(1000)})
 	if err != nil {
 		t.Fatal(err)

@@ -60,10 +60,10 @@ func (e *Engine) enqueue(s *seq) {
 			}
 		}
 	}
-	s.s = &sched.Seq{ID: s.id, Arrival: e.nextArrival(), Len: len(s.tokens), Cached: s.cached, Pages: len(s.pages),
-		Atomic: atomicSpans(s)}
+	s.s = &sched.Seq{ID: s.id, Arrival: e.nextArrival(), Len: len(s.tokens), Cached: s.cached, Pages: len(s.pages)}
 	e.seqs[s.id] = s
 	e.sched.Add(s.s)
+	e.needEncoding(s)
 	e.gauges()
 	s.admitted = true
 	e.stats.Requests.Add(1)
@@ -72,17 +72,6 @@ func (e *Engine) enqueue(s *seq) {
 }
 
 func (e *Engine) nextArrival() int64 { e.arrival++; return e.arrival }
-
-// atomicSpans lists media spans that one prefill chunk must hold whole: a
-// span is embedded in one piece, so a chunk boundary inside it would need
-// its rows twice; keeping it whole keeps that simple.
-func atomicSpans(s *seq) [][2]int {
-	var out [][2]int
-	for _, sp := range s.req.Prompt.Spans {
-		out = append(out, [2]int{sp.Start, sp.Start + sp.Len})
-	}
-	return out
-}
 
 // reap finishes sequences whose client went away or that were aborted.
 func (e *Engine) reap() {
@@ -121,6 +110,9 @@ func (e *Engine) finish(s *seq, fr *sample.FinishReason) {
 		return
 	}
 	s.finished = true
+	if s.cancelEncode != nil {
+		s.cancelEncode()
+	}
 	if s.admitted {
 		e.cacheSeq(s)
 		e.sched.Remove(s.id)
@@ -187,9 +179,27 @@ func (e *Engine) cacheSeq(s *seq) {
 		e.cfg.Logger.Error("engine: prefix retain", "err", err)
 		return
 	}
+	// Pages whose keys were already cached (computed meanwhile by another
+	// request) are swapped for the cache's copies, so no KV is held twice.
+	path := ins.Handle.Pages()
+	for i := 0; i < ins.Dup && i < full && i < len(path); i++ {
+		if s.pages[i] == path[i] {
+			continue
+		}
+		if err := e.kv.Retain(path[i : i+1]); err != nil {
+			e.cfg.Logger.Error("engine: prefix retain", "err", err)
+			break
+		}
+		if err := e.kv.Release(s.pages[i : i+1]); err != nil {
+			e.cfg.Logger.Error("engine: page accounting", "err", err)
+		}
+		s.pages[i] = path[i]
+	}
 	if ins.Handle.Len() > s.lock.Len() {
 		if err := e.pc.Lock(ins.Handle); err == nil {
-			_ = e.pc.Unlock(s.lock)
+			if err := e.pc.Unlock(s.lock); err != nil {
+				e.cfg.Logger.Error("engine: prefix unlock", "err", err)
+			}
 			s.lock = ins.Handle
 		}
 	}

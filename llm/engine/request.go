@@ -115,6 +115,9 @@ type seq struct {
 	finished   bool
 	abortMsg   string
 	followers  []*seq // n>1 siblings waiting for this prompt to be cached
+
+	encodeQueued bool   // in the encoder's queue
+	cancelEncode func() // cancels the encode job in flight for this sequence
 }
 
 // Submit queues r and returns its event channel; cancelling ctx aborts it.

@@ -11,6 +11,7 @@ import (
 	"github.com/sightline/sightline/llm/prefix"
 	"github.com/sightline/sightline/llm/sample"
 	"github.com/sightline/sightline/llm/sched"
+	"github.com/sightline/sightline/llm/tensor"
 )
 
 var prefixZero prefix.Handle
@@ -26,18 +27,9 @@ type rowUse struct {
 
 // step plans, runs and finishes one forward pass.
 func (e *Engine) step(ctx context.Context) error {
-	ev, _ := e.pc.Size()
-	plan := e.sched.Next(e.kv.Free() + ev/e.cfg.PageSize)
+	plan := e.sched.Next(memory{e})
 	for _, q := range plan.Retract {
-		s := e.seqs[q.ID]
-		if err := e.kv.Release(s.pages); err != nil {
-			return err
-		}
-		if err := e.pc.Unlock(s.lock); err != nil {
-			return err
-		}
-		s.pages, s.lock = nil, prefixZero
-		e.stats.Retractions.Add(1)
+		e.needEncoding(e.seqs[q.ID]) // spans a dropped prefix hit covered need embeddings now
 	}
 	if need, free := plan.NewPages(), e.kv.Free(); need > free {
 		if err := e.kv.Release(e.pc.Evict((need - free) * e.cfg.PageSize)); err != nil {
@@ -56,14 +48,22 @@ func (e *Engine) step(ctx context.Context) error {
 	}
 	e.gauges()
 	if plan.Tokens() == 0 {
+		if e.sched.Runnable() {
+			ev, lk := e.pc.Size()
+			held := ""
+			for _, s := range e.allSeqs() {
+				held += fmt.Sprintf(" %d:%d/%v", s.id, len(s.pages), s.lock.Len())
+			}
+			return fmt.Errorf("%w: %s; pages: %d available, %d free, %d used; prefix cache: %d evictable, %d locked tokens; held:%s", errStalled, e.sched, memory{e}.Available(), e.kv.Free(), e.kv.Used(), ev, lk, held)
+		}
 		return nil
 	}
-	b, uses, err := e.build(ctx, plan.Decode, plan.Prefill)
+	b, uses, err := e.build(plan.Decode, plan.Prefill)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	logits, err := e.m.Forward(ctx, b, e.kv)
+	logits, err := e.forward(ctx, b)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // shutting down; Run aborts everyone
@@ -105,8 +105,39 @@ func (e *Engine) step(ctx context.Context) error {
 	return nil
 }
 
+// memory is the scheduler's view of the KV pool and the prefix cache.
+type memory struct{ e *Engine }
+
+// Available counts free pages and pages only the prefix cache holds.
+func (m memory) Available() int {
+	ev, _ := m.e.pc.Size()
+	return m.e.kv.Free() + ev/m.e.cfg.PageSize
+}
+
+// Release frees a retracted sequence's pages and prefix-cache lock.
+func (m memory) Release(q *sched.Seq) {
+	e := m.e
+	s := e.seqs[q.ID]
+	if err := e.kv.Release(s.pages); err != nil {
+		e.cfg.Logger.Error("engine: page accounting", "err", err)
+	}
+	if err := e.pc.Unlock(s.lock); err != nil {
+		e.cfg.Logger.Error("engine: prefix lock", "err", err)
+	}
+	s.pages, s.lock = nil, prefixZero
+	e.stats.Retractions.Add(1)
+}
+
+// forward runs the model in a foreground turn.
+func (e *Engine) forward(ctx context.Context, b *input.Batch) (*tensor.Tensor, error) {
+	if e.cfg.Turns != nil {
+		defer e.cfg.Turns.Foreground()()
+	}
+	return e.m.Forward(ctx, b, e.kv)
+}
+
 // build lays out the batch rows: decode rows first, then prefill chunks.
-func (e *Engine) build(ctx context.Context, decode []*sched.Seq, prefill []sched.Chunk) (*input.Batch, []rowUse, error) {
+func (e *Engine) build(decode []*sched.Seq, prefill []sched.Chunk) (*input.Batch, []rowUse, error) {
 	b := &input.Batch{}
 	var uses []rowUse
 	mrope := false
@@ -121,24 +152,9 @@ func (e *Engine) build(ctx context.Context, decode []*sched.Seq, prefill []sched
 	for _, c := range prefill {
 		parts = append(parts, part{e.seqs[c.Seq.ID], c.From, c.To})
 	}
-	var need []*input.Span
 	for _, p := range parts {
 		if p.s.req.Prompt.MRoPE != nil {
 			mrope = true
-		}
-		for i := range p.s.req.Prompt.Spans {
-			sp := &p.s.req.Prompt.Spans[i]
-			if sp.Embeds == nil && sp.Start < p.to && sp.Start+sp.Len > p.from {
-				need = append(need, sp)
-			}
-		}
-	}
-	if len(need) > 0 {
-		if e.emb == nil {
-			return nil, nil, fmt.Errorf("engine: a prompt has media but the model has no encoder")
-		}
-		if err := e.emb.Embed(ctx, need); err != nil {
-			return nil, nil, fmt.Errorf("engine: encoding media: %w", err)
 		}
 	}
 	for _, p := range parts {
@@ -168,6 +184,9 @@ func (e *Engine) build(ctx context.Context, decode []*sched.Seq, prefill []sched
 	}
 	if !mrope {
 		b.PosM = nil
+	}
+	if err := checkSplice(b); err != nil {
+		return nil, nil, err
 	}
 	return b, uses, nil
 }

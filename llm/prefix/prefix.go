@@ -35,6 +35,7 @@
 //
 //	request B: keys a0..a3 b4..b11
 //	  h := Match(keysB, 11)    h.Len()=4, h.Pages()=[7] → Lock(h); kv.Retain([7])
+//	  root ── a0..a3 [7] ── a4..a7 [3]    (Match split the node: only [7] is pinned)
 //	  B allocates [5 8] for b4..b11
 //	  Insert(keysB, [7 5 8])   Dup 1, Taken [5 8]         → kv.Retain([5 8])
 //	  root ── a0..a3 [7] ─┬─ a4..a7  [3]
@@ -72,14 +73,16 @@ type Cache interface {
 	PageSize() int
 	// Match returns the longest cached prefix of keys that is a whole number
 	// of pages and at most maxTokens long (the engine passes len(keys)-1 so
-	// that at least one token is computed). It changes nothing but LRU time.
+	// that at least one token is computed). It changes no content: besides
+	// LRU time it may split the node where the match ends, so that a Lock
+	// pins exactly the matched pages.
 	// A miss returns the zero Handle.
 	Match(keys []uint32, maxTokens int) Handle
 	// Insert stores keys[:n·PageSize] → pages[:n], n = min(len(pages),
 	// len(keys)/PageSize). On error nothing changed.
 	Insert(keys []uint32, pages []int32) (Inserted, error)
-	// Lock pins h's path (and, when h ends inside a node, that whole node)
-	// against eviction. Locks count: each Lock needs one Unlock. Locking or
+	// Lock pins h's path against eviction (a handle that ends inside a
+	// node, such as an Insert's, pins that whole node). Locks count: each Lock needs one Unlock. Locking or
 	// unlocking the zero Handle does nothing.
 	Lock(h Handle) error
 	// Unlock undoes one Lock of h.

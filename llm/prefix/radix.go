@@ -123,9 +123,14 @@ func (r *Radix) touch(n *node) {
 func (r *Radix) Match(keys []uint32, maxTokens int) Handle {
 	limit := max(0, min(len(keys), maxTokens))
 	limit -= limit % r.ps
-	n, _, pages := r.walk(keys[:limit])
+	n, within, pages := r.walk(keys[:limit])
 	if len(pages) == 0 {
 		return Handle{}
+	}
+	if n != r.root && within < len(n.pages) {
+		// End the handle at a node boundary, so that locking it pins only
+		// the matched pages and the rest of the node stays evictable.
+		n = r.split(n, within)
 	}
 	r.clock++
 	r.touch(n)

@@ -91,13 +91,13 @@ func TestPackageExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, r)
-	wantSize(t, r, 0, 8) // the lock pins all of node a0..a7: the match ends inside it
+	wantSize(t, r, 4, 4) // the match split a0..a7 at its end: the lock pins a0..a3 only
 	ins = insert(t, r, b, []int32{7, 5, 8})
 	if ins.Dup != 1 || !slices.Equal(ins.Taken, []int32{5, 8}) ||
 		!slices.Equal(ins.Handle.Pages(), []int32{7, 5, 8}) || ins.Handle.Len() != 12 {
 		t.Fatalf("insert B: %+v", ins)
 	}
-	wantSize(t, r, 8, 8) // split: h still pins a0..a3 and its own node a4..a7; b4..b11 is free
+	wantSize(t, r, 12, 4) // h pins a0..a3; a4..a7 and b4..b11 are free
 	if err := r.Unlock(h); err != nil {
 		t.Fatal(err)
 	}

@@ -11,12 +11,24 @@
 // Policy per step: every decoding sequence computes one token; then prefill
 // chunks fill the remaining token budget, in arrival order (a partially
 // prefilled sequence first), while fewer than MaxRunning sequences run and
-// pages last. When decoding needs more pages than are available, the most
-// recently arrived running sequences are retracted: their pages are freed
-// and they rejoin the queue at its head to be recomputed later — never lost.
+// pages last. A chunk may end anywhere, inside a media span too: the engine
+// slices the span's embedding rows per chunk. When decoding needs more pages
+// than are available, the most recently arrived running sequences are
+// retracted: their pages are freed and they rejoin the queue at its head to be
+// recomputed later — never lost.
+//
+// Progress invariant: when Runnable reports work, Next returns a plan that
+// computes at least one token, provided every sequence alone fits in the
+// pool (the engine refuses longer requests at admission). Pages held by other
+// sequences are freed (retraction, or dropping a waiting sequence's
+// prefix-cache hit) until the oldest runnable sequence can move.
 package sched
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Seq is the scheduler's view of one sequence.
 type Seq struct {
@@ -28,9 +40,9 @@ type Seq struct {
 	// Prefilled is set once the prompt has been computed; the sequence then
 	// decodes one token per step.
 	Prefilled bool
-	// Atomic ranges [start, end) that one chunk must not split (non-causal
-	// media spans); nil for causal-only prompts.
-	Atomic [][2]int
+	// Blocked keeps a waiting sequence out of admission (its media are being
+	// encoded); blocked sequences are skipped, not waited for.
+	Blocked bool
 }
 
 // Extend is the number of tokens still to compute.
@@ -38,9 +50,12 @@ func (s *Seq) Extend() int { return s.Len - s.Cached }
 
 // Config bounds a step.
 type Config struct {
-	PageSize     int
-	MaxRunning   int // sequences holding pages at once
-	StepTokens   int // tokens computed per step (decode rows + prefill chunk rows); ≥ 1
+	PageSize   int
+	MaxRunning int // sequences holding pages at once
+	// StepTokens is the token budget of a step (decode rows + prefill chunk
+	// rows); ≥ 1. Without ChunkPrefill a prompt is prefilled whole, and one
+	// longer than the budget goes alone (beside the decode rows).
+	StepTokens   int
 	ChunkPrefill bool
 }
 
@@ -54,6 +69,10 @@ type Chunk struct {
 type Plan struct {
 	Decode  []*Seq
 	Prefill []Chunk
+	// Retract lists sequences whose pages the caller must release before
+	// allocating: retracted running sequences (recomputed later) and waiting
+	// sequences whose prefix-cache hit was dropped. Each now has Cached = 0
+	// and Pages = 0 and waits in the queue.
 	Retract []*Seq
 	// Pages is how many new pages each sequence in Decode and Prefill needs.
 	Pages map[uint64]int
@@ -111,17 +130,77 @@ func drop(l []*Seq, id uint64) []*Seq {
 	return l
 }
 
-// Running and Waiting report the list sizes.
+// Running and Waiting report the list sizes (Waiting includes blocked sequences).
 func (s *Scheduler) Running() int { return len(s.running) }
 func (s *Scheduler) Waiting() int { return len(s.waiting) }
+
+// Runnable reports whether a step has work: a running sequence, or a waiting
+// one that is not blocked.
+func (s *Scheduler) Runnable() bool {
+	if len(s.running) > 0 {
+		return true
+	}
+	for _, q := range s.waiting {
+		if !q.Blocked {
+			return true
+		}
+	}
+	return false
+}
+
+// String summarises the lists for diagnostics.
+func (s *Scheduler) String() string {
+	var b strings.Builder
+	for _, l := range []struct {
+		name string
+		seqs []*Seq
+	}{{"running", s.running}, {"waiting", s.waiting}} {
+		fmt.Fprintf(&b, "%s:", l.name)
+		for _, q := range l.seqs {
+			fmt.Fprintf(&b, " [%d len %d cached %d pages %d prefilled %v blocked %v]", q.ID, q.Len, q.Cached, q.Pages, q.Prefilled, q.Blocked)
+		}
+		b.WriteString("; ")
+	}
+	return b.String()
+}
 
 // pagesFor is the number of pages needed to hold n tokens.
 func (s *Scheduler) pagesFor(n int) int { return (n + s.cfg.PageSize - 1) / s.cfg.PageSize }
 
-// Next plans one step given the number of pages that can be allocated.
-// Retracted sequences are moved to the waiting queue with Cached = 0 and
-// Pages = 0: the caller frees their pages before allocating the plan's.
-func (s *Scheduler) Next(available int) Plan {
+// Memory is what Next needs of the KV pool.
+type Memory interface {
+	// Available is the number of pages that can be allocated now (free, or
+	// held only by an evictable cache).
+	Available() int
+	// Release frees q's pages (pages other sequences share stay held) and
+	// drops its prefix-cache hold; Next then sets q.Cached and q.Pages to 0.
+	Release(q *Seq)
+}
+
+// Next plans one step. Sequences in the plan's Retract list have been
+// released through mem and moved to the waiting queue with Cached = 0 and
+// Pages = 0; the caller allocates the plan's Pages next.
+func (s *Scheduler) Next(mem Memory) Plan {
+	var freed []*Seq
+	for {
+		p := s.plan(mem, freed)
+		p.Retract = append(freed, p.Retract...)
+		if p.Tokens() > 0 || !s.Runnable() {
+			return p
+		}
+		// Stuck on pages: free the newest holder and plan again.
+		v := s.unstick()
+		if v == nil {
+			return p
+		}
+		s.release(mem, v)
+		freed = append(p.Retract, v)
+	}
+}
+
+// plan is one planning pass; it retracts running sequences only to fit the
+// decode rows. Sequences in skip were just released and are not admitted.
+func (s *Scheduler) plan(mem Memory, skip []*Seq) Plan {
 	p := Plan{Pages: map[uint64]int{}}
 	// 1. decode rows, retracting the newest until they fit
 	for {
@@ -131,17 +210,14 @@ func (s *Scheduler) Next(available int) Plan {
 				need += max(0, s.pagesFor(q.Cached+1)-q.Pages)
 			}
 		}
-		if need <= available {
+		if need <= mem.Available() || len(s.running) <= 1 {
 			break
 		}
 		victim := s.newestRunning()
-		if victim == nil {
-			break
-		}
-		available += victim.Pages
-		s.retract(victim)
+		s.release(mem, victim)
 		p.Retract = append(p.Retract, victim)
 	}
+	available := mem.Available()
 	budget := s.cfg.StepTokens
 	for _, q := range s.running {
 		if !q.Prefilled || budget == 0 {
@@ -164,14 +240,18 @@ func (s *Scheduler) Next(available int) Plan {
 		budget, available = s.chunk(&p, q, budget, available)
 	}
 	// A step that had to retract admits nobody: memory is short.
-	for len(p.Retract) == 0 && len(s.waiting) > 0 && budget > 0 && len(s.running) < s.cfg.MaxRunning {
-		q := s.waiting[0]
+	for i := 0; len(p.Retract) == 0 && i < len(s.waiting) && budget > 0 && len(s.running) < s.cfg.MaxRunning; {
+		q := s.waiting[i]
+		if q.Blocked || slices.Contains(skip, q) {
+			i++
+			continue
+		}
 		before := len(p.Prefill)
 		budget, available = s.chunk(&p, q, budget, available)
 		if len(p.Prefill) == before {
-			break // FCFS: the head does not fit, so nothing behind it goes first
+			break // FCFS: the first ready sequence does not fit, so nothing behind it goes first
 		}
-		s.waiting = s.waiting[1:]
+		s.waiting = append(s.waiting[:i], s.waiting[i+1:]...)
 		s.running = append(s.running, q)
 	}
 	return p
@@ -185,37 +265,49 @@ func (s *Scheduler) chunk(p *Plan, q *Seq, budget, available int) (int, int) {
 	}
 	n := ext
 	if n > budget {
-		if !s.cfg.ChunkPrefill {
-			return budget, available
+		switch {
+		case s.cfg.ChunkPrefill:
+			n = budget
+		case len(p.Prefill) > 0:
+			return budget, available // whole prompts only: an oversized one goes alone
 		}
-		n = budget
 	}
 	// pages: shrink the chunk to what can be allocated
 	for n > 0 && max(0, s.pagesFor(q.Cached+n)-q.Pages) > available {
-		n = (s.pagesFor(q.Cached+n)-1)*s.cfg.PageSize - q.Cached
-		if !s.cfg.ChunkPrefill && n < ext {
+		if !s.cfg.ChunkPrefill {
 			return budget, available
 		}
+		n = (s.pagesFor(q.Cached+n)-1)*s.cfg.PageSize - q.Cached
 	}
-	n = s.respectAtomic(q, n)
 	if n <= 0 {
 		return budget, available
 	}
 	need := max(0, s.pagesFor(q.Cached+n)-q.Pages)
 	p.Pages[q.ID] = need
 	p.Prefill = append(p.Prefill, Chunk{Seq: q, From: q.Cached, To: q.Cached + n})
-	return budget - n, available - need
+	return max(0, budget-n), available - need
 }
 
-// respectAtomic shortens a chunk so that it does not end inside an atomic range.
-func (s *Scheduler) respectAtomic(q *Seq, n int) int {
-	end := q.Cached + n
-	for _, r := range q.Atomic {
-		if r[0] < end && end < r[1] && r[0] >= q.Cached {
-			return r[0] - q.Cached
+// unstick picks the sequence whose pages to free when no progress is
+// possible: the newest running sequence when more than one runs, otherwise
+// the newest waiting sequence holding pages that is not the first ready one
+// (that one is who the pages are freed for).
+func (s *Scheduler) unstick() *Seq {
+	if len(s.running) > 1 {
+		return s.newestRunning()
+	}
+	first := true
+	var v *Seq
+	for _, q := range s.waiting {
+		if !q.Blocked && first && len(s.running) == 0 {
+			first = false
+			continue
+		}
+		if q.Pages > 0 && (v == nil || q.Arrival > v.Arrival) {
+			v = q
 		}
 	}
-	return n
+	return v
 }
 
 func (s *Scheduler) newestRunning() *Seq {
@@ -228,10 +320,17 @@ func (s *Scheduler) newestRunning() *Seq {
 	return v
 }
 
-func (s *Scheduler) retract(q *Seq) {
-	s.running = drop(s.running, q.ID)
+// release frees q's pages; a running q goes back to the head of the queue.
+func (s *Scheduler) release(mem Memory, q *Seq) {
+	mem.Release(q)
 	q.Cached, q.Pages, q.Prefilled = 0, 0, false
-	s.waiting = append([]*Seq{q}, s.waiting...)
+	for _, r := range s.running {
+		if r == q {
+			s.running = drop(s.running, q.ID)
+			s.waiting = append([]*Seq{q}, s.waiting...)
+			return
+		}
+	}
 }
 
 // Commit records that a plan ran: chunks and decode rows are cached and the
