@@ -150,7 +150,7 @@ func TestStrftimeNow(t *testing.T) {
 }
 
 // Adapter 6: trim_blocks and lstrip_blocks as HF sets them, including the
-// mid-line case gonja's own lstrip gets wrong.
+// mid-line case a naive lstrip gets wrong.
 func TestWhitespaceControl(t *testing.T) {
 	runCases(t, []renderCase{
 		{"lstrip only at line start", `{% if true %}a{% endif %} {% if true %}b{% endif %}`, ``, "a b"},
@@ -233,7 +233,7 @@ func TestSandbox(t *testing.T) {
 			t.Errorf("%s: parse error %v, want ErrSyntax", tpl, err)
 		}
 	}
-	runCases(t, []renderCase{{"gonja internals are not variables", `[{{ self }}][{{ __gonja_caller__ }}]`, ``, "[][]"}})
+	runCases(t, []renderCase{{"engine internals are not variables", `[{{ self }}][{{ __gonja_caller__ }}]`, ``, "[][]"}})
 }
 
 func TestSyntaxErrors(t *testing.T) {

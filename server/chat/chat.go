@@ -3,13 +3,27 @@
 // trim_blocks and lstrip_blocks, HF's tojson, raise_exception and
 // strftime_now, and the {% generation %} tag.
 //
-// gonja/v2 provides the template structure (block nesting, bodies, scopes,
-// the render walk). Tag contents are parsed and evaluated here with Python
-// semantics, because gonja's own expression language differs from jinja2
-// where chat templates depend on it: conditional expressions inside
-// parentheses or arguments do not parse, backslashes in string literals
-// are mangled, and None, integers, dict order, str.split/replace, string
-// iteration and tojson all behave differently.
+// The engine is one lexer, one parser and one evaluator:
+//
+//	lex.go         source → tokens: text (whitespace control applied, comments
+//	               and raw blocks resolved) and the tokens of each tag
+//	parse.go       tokens → AST (ast.go): block structure and statements
+//	parse_expr.go  the expressions inside tags, with jinja2's grammar
+//	render.go      the render walk: statements, scopes, macros, loops
+//	eval.go        expressions, with Python semantics from value.go,
+//	               operators.go, filters.go, predicates.go (Jinja tests),
+//	               methods.go, globals.go, format.go and json.go
+//
+// The engine owns its block parser rather than using a Go Jinja library
+// because expressions had to be ours anyway: gonja/v2's expression
+// language differs from jinja2 where chat templates depend on it
+// (conditional expressions inside parentheses or arguments do not parse,
+// backslashes in string literals are mangled, and None, integers, dict
+// order, str.split/replace, string iteration and tojson all behave
+// differently). Given our own expressions, jinja2's block grammar is
+// small (a dozen tags), and owning it is simpler than handing gonja a
+// placeholder per tag and learning two lexers, two parsers and gonja's
+// render walk.
 package chat
 
 import (
@@ -17,33 +31,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/nikolalohinski/gonja/v2/exec"
 )
 
 // Template is a parsed chat template; Render is safe for concurrent use.
 type Template struct {
-	tpl    *exec.Template
+	root   body
 	limits Limits
 	now    func() time.Time
-}
-
-// Limits bound one Render. Zero fields take the defaults.
-type Limits struct {
-	// MaxOutputBytes caps the rendered prompt and every intermediate string
-	// or buffer. Default: 4 MiB plus 4× the size of the JSON input.
-	MaxOutputBytes int
-	// MaxAllocBytes caps the bytes of all strings and lists built while
-	// rendering. Default: 32× MaxOutputBytes.
-	MaxAllocBytes int
-	// MaxSteps caps loop iterations plus macro calls. Default: 1<<20.
-	MaxSteps int
-	// MaxDepth caps macro and caller nesting. Default: 64.
-	MaxDepth int
 }
 
 // Option configures Parse, Load and LoadFile.
@@ -89,110 +86,22 @@ func Parse(src string, opts ...Option) (*Template, error) {
 	if !utf8.ValidString(src) {
 		return nil, fmt.Errorf("%w: template is not valid UTF-8", ErrSyntax)
 	}
-	tpl, err := safeCompile(normalizeSource(src))
+	root, err := safeParse(normalizeSource(src))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
 	}
-	t.tpl = tpl
+	t.root = root
 	return t, nil
 }
 
-func safeCompile(src string) (tpl *exec.Template, err error) {
+func safeParse(src string) (b body, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			tpl, err = nil, fmt.Errorf("internal parser error: %v", p)
+			b, err = nil, fmt.Errorf("internal parser error: %v", p)
 		}
 	}()
-	return compile(src)
+	return parse(src)
 }
-
-// stateKey is where the render state lives in the root scope; it is not
-// an identifier, so templates cannot name it.
-const stateKey = "\x00render"
-
-// renderState is the per-render budget and clock.
-type renderState struct {
-	ctx   context.Context
-	lim   Limits
-	steps int
-	depth int
-	alloc int
-	now   func() time.Time
-}
-
-func (st *renderState) step() error {
-	st.steps++
-	if st.steps > st.lim.MaxSteps {
-		return &limitError{msg: fmt.Sprintf("more than %d loop iterations and macro calls", st.lim.MaxSteps)}
-	}
-	if err := st.ctx.Err(); err != nil {
-		return fmt.Errorf("render stopped: %w", err)
-	}
-	return nil
-}
-
-func (st *renderState) enter() error {
-	st.depth++
-	if st.depth > st.lim.MaxDepth {
-		return &limitError{msg: fmt.Sprintf("macro calls nested deeper than %d", st.lim.MaxDepth)}
-	}
-	return st.step()
-}
-
-func (st *renderState) leave() { st.depth-- }
-
-// charge accounts for a new string or list of about n bytes.
-func (st *renderState) charge(n int) error {
-	if n > st.lim.MaxOutputBytes {
-		return st.tooBig()
-	}
-	st.alloc += n
-	if st.alloc > st.lim.MaxAllocBytes {
-		return &limitError{msg: fmt.Sprintf("rendering built more than %d bytes of values", st.lim.MaxAllocBytes)}
-	}
-	return nil
-}
-
-// chargeValue charges a string or list a filter returned.
-func (st *renderState) chargeValue(v any) error {
-	switch x := v.(type) {
-	case string:
-		return st.charge(len(x))
-	case []any:
-		return st.charge(16 * len(x))
-	case tuple:
-		return st.charge(16 * len(x))
-	}
-	return nil
-}
-
-func (st *renderState) tooBig() error {
-	return &limitError{msg: fmt.Sprintf("a value or output exceeds %d bytes", st.lim.MaxOutputBytes)}
-}
-
-// boundedBuffer is an output buffer capped at MaxOutputBytes.
-type boundedBuffer struct {
-	b  strings.Builder
-	st *renderState
-}
-
-func (st *renderState) newBuffer() *boundedBuffer { return &boundedBuffer{st: st} }
-
-func (w *boundedBuffer) Write(p []byte) (int, error) {
-	if w.b.Len()+len(p) > w.st.lim.MaxOutputBytes {
-		return 0, w.st.tooBig()
-	}
-	return w.b.Write(p)
-}
-
-func (w *boundedBuffer) WriteString(s string) (int, error) {
-	if w.b.Len()+len(s) > w.st.lim.MaxOutputBytes {
-		return 0, w.st.tooBig()
-	}
-	return w.b.WriteString(s)
-}
-
-func (w *boundedBuffer) String() string { return w.b.String() }
 
 var reservedVars = map[string]bool{"messages": true, "tools": true, "documents": true, "add_generation_prompt": true}
 
@@ -253,23 +162,6 @@ func (rc *RenderContext) vars() (map[string]any, error) {
 	return vars, nil
 }
 
-func (t *Template) limitsFor(inputBytes int) Limits {
-	l := t.limits
-	if l.MaxOutputBytes <= 0 {
-		l.MaxOutputBytes = 4<<20 + 4*inputBytes
-	}
-	if l.MaxAllocBytes <= 0 {
-		l.MaxAllocBytes = 32 * l.MaxOutputBytes
-	}
-	if l.MaxSteps <= 0 {
-		l.MaxSteps = 1 << 20
-	}
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = 64
-	}
-	return l
-}
-
 // Render renders the template. Errors wrap ErrInput (bad JSON input) or
 // ErrTemplate (raise_exception, a runtime error, a limit, or ctx ending).
 func (t *Template) Render(ctx context.Context, rc RenderContext) (out string, err error) {
@@ -285,25 +177,22 @@ func (t *Template) Render(ctx context.Context, rc RenderContext) (out string, er
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrTemplate, err)
 	}
-	data := exec.NewContext(vars)
-	data.Set(stateKey, st)
-	buf := st.newBuffer()
+	f := &frame{st: st, scope: &scope{vars: vars}, out: st.newBuffer()}
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = "", fmt.Errorf("%w: internal error: %v", ErrTemplate, p)
 		}
 	}()
-	if err := t.tpl.Execute(buf, data); err != nil {
+	if err := t.root.render(f); err != nil {
 		return "", renderError(err)
 	}
-	return buf.String(), nil
+	return f.out.String(), nil
 }
 
-// renderError strips gonja's wrapping and keeps the cause.
+// renderError wraps a render error in ErrTemplate (and ErrLimit for limits).
 func renderError(err error) error {
 	var raised *raisedError
 	var lim *limitError
-	var ee *evalError
 	switch {
 	case errors.As(err, &raised):
 		return fmt.Errorf("%w: %s", ErrTemplate, raised.msg)
@@ -313,10 +202,6 @@ func renderError(err error) error {
 		return fmt.Errorf("%w: %w", ErrTemplate, context.Canceled)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %w", ErrTemplate, context.DeadlineExceeded)
-	case errors.As(err, &ee):
-		return fmt.Errorf("%w: %s", ErrTemplate, ee.Error())
 	}
 	return fmt.Errorf("%w: %v", ErrTemplate, err)
 }
-
-var _ io.StringWriter = (*boundedBuffer)(nil)

@@ -4,33 +4,18 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/nikolalohinski/gonja/v2/exec"
 )
 
-// frame is what an expression evaluates against: the per-render state and
-// the current variable scope (a gonja context chain).
-type frame struct {
-	st    *renderState
-	scope *exec.Context
-}
+// Expression evaluation with Python semantics.
 
 type kwarg struct {
 	name string
 	val  any
 }
 
-func isTemplateValue(v any) bool {
-	switch v.(type) {
-	case undefined, pyNone, bool, int, bigInt, float64, string, []any, tuple, *pyDict,
-		*namespace, *macro, *builtin, *boundMethod, *loopState, *cycler:
-		return true
-	}
-	return false
-}
-
+// lookup resolves a variable: the scopes, then the globals.
 func (f *frame) lookup(name string) any {
-	if v, ok := f.scope.Get(name); ok && isTemplateValue(v) {
+	if v, ok := f.scope.get(name); ok {
 		return v
 	}
 	if b, ok := globals[name]; ok {
@@ -359,7 +344,7 @@ func (e *testExpr) eval(f *frame) (any, error) {
 	if len(kw) > 0 {
 		return nil, withLine(typeErrorf("test '%s' takes no keyword arguments", e.name), e.line)
 	}
-	ok, err := tests[e.name](f, v, args)
+	ok, err := predicates[e.name](f, v, args)
 	return ok, withLine(err, e.line)
 }
 

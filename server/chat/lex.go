@@ -2,22 +2,27 @@ package chat
 
 import (
 	"fmt"
-	"strconv"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/runenames"
 )
 
-// Lexer for the expression language inside tags, following jinja2's lexer:
-// names, Python-escaped string literals, ints (0b/0o/0x, underscores),
-// floats, and jinja2's operator set.
+// The lexer turns template source into one token stream, as jinja2's
+// lexer does with HF's settings (trim_blocks, lstrip_blocks): tData for
+// literal text with all whitespace control already applied, and
+// tBlockBegin/tVarBegin, the tag's tokens, tBlockEnd/tVarEnd for each
+// {% %} and {{ }} tag. Comments are dropped and raw blocks become tData.
 
 type tokKind uint8
 
 const (
 	tEOF tokKind = iota
+	tData
+	tBlockBegin
+	tBlockEnd
+	tVarBegin
+	tVarEnd
 	tName
 	tString
 	tInt
@@ -27,7 +32,7 @@ const (
 
 type token struct {
 	kind tokKind
-	s    string // name, string value, or operator
+	s    string // text, name, string value, or operator
 	i    int
 	f    float64
 	line int
@@ -35,7 +40,7 @@ type token struct {
 
 func (t token) String() string {
 	switch t.kind {
-	case tEOF:
+	case tEOF, tBlockEnd, tVarEnd:
 		return "end of expression"
 	case tString:
 		return "string"
@@ -43,55 +48,273 @@ func (t token) String() string {
 		return "integer"
 	case tFloat:
 		return "float"
+	case tData, tBlockBegin, tVarBegin:
+		return "template data"
 	}
 	return "'" + t.s + "'"
 }
 
-var operators2 = [...]string{"//", "**", "==", "!=", ">=", "<="}
+const (
+	maxTemplateBytes = 1 << 20
+	operators1       = "+-/*%~[](){}><=.:|,;"
+)
 
-const operators1 = "+-/*%~[](){}><=.:|,;"
+var (
+	operators2 = [...]string{"//", "**", "==", "!=", ">=", "<="}
+	reRawBegin = regexp.MustCompile(`^\{%([-+]?)\s*raw\s*(-?)%\}`)
+	reRawEnd   = regexp.MustCompile(`\{%([-+]?)\s*endraw\s*([-+]?)%\}`)
+)
 
-// maxNameLookups bounds the \N{name} escapes of one template; each one
-// scans the Unicode name table.
-const maxNameLookups = 16
+// normalizeSource is jinja2's newline handling: every \r\n and \r becomes \n
+// and one trailing newline is dropped (keep_trailing_newline=False).
+func normalizeSource(src string) string {
+	src = strings.ReplaceAll(src, "\r\n", "\n")
+	src = strings.ReplaceAll(src, "\r", "\n")
+	return strings.TrimSuffix(src, "\n")
+}
 
-// lexExpr tokenizes src, whose first line is line. names is the remaining
-// budget of \N{name} lookups; nil leaves such escapes unresolved (U+FFFD),
-// which is enough for looking at a tag's structure.
-func lexExpr(src string, line int, names *int) ([]token, error) {
-	var toks []token
-	i := 0
-	for i < len(src) {
-		c := src[i]
-		r, size := utf8.DecodeRuneInString(src[i:])
+func isWS(r rune) bool { return pyIsSpace(r) }
+
+type lexer struct {
+	src     string
+	toks    []token
+	names   int // \N{name} lookups left
+	lineNo  int // line of linePos
+	linePos int
+}
+
+// lex tokenizes normalized template source.
+func lex(src string) ([]token, error) {
+	l := &lexer{src: src, names: maxNameLookups, lineNo: 1}
+	if err := l.run(); err != nil {
+		return nil, err
+	}
+	l.toks = append(l.toks, token{kind: tEOF, line: l.line(len(src))})
+	return l.toks, nil
+}
+
+// line is the line of pos for increasing positions, counting each newline once.
+func (l *lexer) line(pos int) int {
+	if pos < l.linePos {
+		return 1 + strings.Count(l.src[:pos], "\n")
+	}
+	l.lineNo += strings.Count(l.src[l.linePos:pos], "\n")
+	l.linePos = pos
+	return l.lineNo
+}
+
+func (l *lexer) emit(kind tokKind, s string, line int) {
+	l.toks = append(l.toks, token{kind: kind, s: s, line: line})
+}
+
+// data emits literal text, merged with text just before it.
+func (l *lexer) data(text string, line int) {
+	if text == "" {
+		return
+	}
+	if n := len(l.toks); n > 0 && l.toks[n-1].kind == tData {
+		l.toks[n-1].s += text
+		return
+	}
+	l.emit(tData, text, line)
+}
+
+// lstrip applies lstrip_blocks to text preceding a block or comment tag.
+func lstrip(text string, lineStarting bool) string {
+	lpos := strings.LastIndexByte(text, '\n') + 1
+	if lpos == 0 && !lineStarting {
+		return text
+	}
+	rest := text[lpos:]
+	if rest != "" && strings.TrimLeftFunc(rest, isWS) == "" {
+		return text[:lpos]
+	}
+	return text
+}
+
+func skipWS(src string, pos int) int {
+	for pos < len(src) {
+		r, size := utf8.DecodeRuneInString(src[pos:])
+		if !isWS(r) {
+			break
+		}
+		pos += size
+	}
+	return pos
+}
+
+// nextTag finds the next "{{", "{%" or "{#" at or after pos, or -1.
+func nextTag(src string, pos int) int {
+	for {
+		i := strings.IndexByte(src[pos:], '{')
+		if i < 0 {
+			return -1
+		}
+		j := pos + i
+		if j+1 < len(src) && (src[j+1] == '{' || src[j+1] == '%' || src[j+1] == '#') {
+			return j
+		}
+		pos = j + 1
+	}
+}
+
+func (l *lexer) run() error {
+	src := l.src
+	pos := 0
+	for pos < len(src) {
+		lineStarting := pos == 0 || src[pos-1] == '\n'
+		start := nextTag(src, pos)
+		if start < 0 {
+			l.data(src[pos:], l.line(pos))
+			return nil
+		}
+		text := src[pos:start]
+		kind := src[start+1]
+		sign := byte(0)
+		if start+2 < len(src) && (src[start+2] == '-' || src[start+2] == '+') {
+			sign = src[start+2]
+		}
+		switch {
+		case sign == '-':
+			text = strings.TrimRightFunc(text, isWS)
+		case sign != '+' && kind != '{':
+			text = lstrip(text, lineStarting)
+		}
+		l.data(text, l.line(pos))
+		line := l.line(start)
+
+		if kind == '%' {
+			if m := reRawBegin.FindStringSubmatchIndex(src[start:]); m != nil {
+				next, err := l.raw(start+m[1], src[start+m[4]:start+m[5]] == "-", line)
+				if err != nil {
+					return err
+				}
+				pos = next
+				continue
+			}
+		}
+		bodyStart := start + 2
+		if sign != 0 {
+			bodyStart++
+		}
+		if kind == '#' {
+			end := strings.Index(src[bodyStart:], "#}")
+			if end < 0 {
+				return &syntaxError{line: line, msg: "missing end of comment tag"}
+			}
+			end += bodyStart
+			endSign := byte(0)
+			if end > bodyStart && (src[end-1] == '-' || src[end-1] == '+') {
+				endSign = src[end-1]
+			}
+			pos = l.afterTag(end+2, endSign, true)
+			continue
+		}
+		after, endSign, err := l.tag(bodyStart, kind, line)
+		if err != nil {
+			return err
+		}
+		pos = l.afterTag(after, endSign, kind == '%')
+	}
+	return nil
+}
+
+// afterTag applies the whitespace control that follows a tag: "-" strips
+// all whitespace, trim_blocks drops one newline after blocks and comments.
+func (l *lexer) afterTag(pos int, endSign byte, isBlock bool) int {
+	switch {
+	case endSign == '-':
+		return skipWS(l.src, pos)
+	case endSign != '+' && isBlock && strings.HasPrefix(l.src[pos:], "\n"):
+		return pos + 1
+	}
+	return pos
+}
+
+// raw handles {% raw %}...{% endraw %}; afterBegin is just past the opening tag.
+func (l *lexer) raw(afterBegin int, stripAfterBegin bool, line int) (int, error) {
+	src := l.src
+	contentStart := afterBegin
+	if stripAfterBegin {
+		contentStart = skipWS(src, afterBegin)
+	}
+	m := reRawEnd.FindStringSubmatchIndex(src[contentStart:])
+	if m == nil {
+		return 0, &syntaxError{line: line, msg: "missing end of raw directive"}
+	}
+	content := src[contentStart : contentStart+m[0]]
+	beginSign := src[contentStart+m[2] : contentStart+m[3]]
+	endSign := src[contentStart+m[4] : contentStart+m[5]]
+	switch beginSign {
+	case "-":
+		content = strings.TrimRightFunc(content, isWS)
+	case "+":
+	default:
+		starting := contentStart == 0 || src[contentStart-1] == '\n'
+		content = lstrip(content, starting)
+	}
+	l.data(content, line)
+	var sign byte
+	if endSign != "" {
+		sign = endSign[0]
+	}
+	return l.afterTag(contentStart+m[1], sign, true), nil
+}
+
+// tag lexes the inside of a {{ }} (kind '{') or {% %} (kind '%') tag that
+// starts at pos. As in jinja2, the closing delimiter only counts outside
+// brackets. It returns the position after the tag and the sign ('-' or
+// '+') before its closing delimiter.
+func (l *lexer) tag(pos int, kind byte, line int) (after int, endSign byte, err error) {
+	src := l.src
+	closer, begin, end, what := "%}", tBlockBegin, tBlockEnd, "statement block"
+	if kind == '{' {
+		closer, begin, end, what = "}}", tVarBegin, tVarEnd, "print statement"
+	}
+	l.emit(begin, "", line)
+	startLine := line
+	depth := 0
+	for pos < len(src) {
+		c := src[pos]
+		if depth == 0 {
+			if (c == '-' || (c == '+' && kind == '%')) && strings.HasPrefix(src[pos+1:], closer) {
+				l.emit(end, "", line)
+				return pos + 1 + len(closer), c, nil
+			}
+			if strings.HasPrefix(src[pos:], closer) {
+				l.emit(end, "", line)
+				return pos + len(closer), 0, nil
+			}
+		}
+		r, size := utf8.DecodeRuneInString(src[pos:])
 		switch {
 		case pyIsSpace(r):
 			if r == '\n' {
 				line++
 			}
-			i += size
+			pos += size
 		case c == '"' || c == '\'':
-			end, err := scanString(src, i)
+			stop, err := scanString(src, pos)
 			if err != nil {
-				return nil, &syntaxError{line: line, msg: err.Error()}
+				return 0, 0, &syntaxError{line: line, msg: err.Error()}
 			}
-			val, err := unescapePy(src[i+1:end-1], names)
+			val, err := unescapePy(src[pos+1:stop-1], &l.names)
 			if err != nil {
-				return nil, &syntaxError{line: line, msg: err.Error()}
+				return 0, 0, &syntaxError{line: line, msg: err.Error()}
 			}
-			toks = append(toks, token{kind: tString, s: val, line: line})
-			line += strings.Count(src[i:end], "\n")
-			i = end
-		case c >= '0' && c <= '9':
-			tok, n, err := lexNumber(src[i:])
+			l.emit(tString, val, line)
+			line += strings.Count(src[pos:stop], "\n")
+			pos = stop
+		case isDec(c):
+			tok, n, err := lexNumber(src[pos:])
 			if err != nil {
-				return nil, &syntaxError{line: line, msg: err.Error()}
+				return 0, 0, &syntaxError{line: line, msg: err.Error()}
 			}
 			tok.line = line
-			toks = append(toks, tok)
-			i += n
+			l.toks = append(l.toks, tok)
+			pos += n
 		case c == '_' || unicode.IsLetter(r):
-			j := i + size
+			j := pos + size
 			for j < len(src) {
 				r2, s2 := utf8.DecodeRuneInString(src[j:])
 				if r2 != '_' && !unicode.IsLetter(r2) && !unicode.IsDigit(r2) {
@@ -99,234 +322,31 @@ func lexExpr(src string, line int, names *int) ([]token, error) {
 				}
 				j += s2
 			}
-			toks = append(toks, token{kind: tName, s: src[i:j], line: line})
-			i = j
+			l.emit(tName, src[pos:j], line)
+			pos = j
 		default:
 			op := ""
 			for _, o := range operators2 {
-				if strings.HasPrefix(src[i:], o) {
+				if strings.HasPrefix(src[pos:], o) {
 					op = o
 					break
 				}
 			}
 			if op == "" && strings.IndexByte(operators1, c) >= 0 {
-				op = src[i : i+1]
+				op = src[pos : pos+1]
 			}
 			if op == "" {
-				return nil, &syntaxError{line: line, msg: fmt.Sprintf("unexpected char %q", r)}
+				return 0, 0, &syntaxError{line: line, msg: fmt.Sprintf("unexpected char %q", r)}
 			}
-			toks = append(toks, token{kind: tOp, s: op, line: line})
-			i += len(op)
+			switch op {
+			case "(", "[", "{":
+				depth++
+			case ")", "]", "}":
+				depth = max(depth-1, 0)
+			}
+			l.emit(tOp, op, line)
+			pos += len(op)
 		}
 	}
-	toks = append(toks, token{kind: tEOF, line: line})
-	return toks, nil
-}
-
-// scanString returns the index just past the closing quote of the literal at src[start].
-func scanString(src string, start int) (int, error) {
-	q := src[start]
-	for i := start + 1; i < len(src); i++ {
-		switch src[i] {
-		case '\\':
-			i++
-		case q:
-			return i + 1, nil
-		}
-	}
-	return 0, fmt.Errorf("unterminated string literal")
-}
-
-func isDec(c byte) bool { return c >= '0' && c <= '9' }
-
-// digitsRun scans digits with single underscores between them (Python literal rules).
-func digitsRun(s string, digit func(byte) bool) int {
-	n := 0
-	for n < len(s) && digit(s[n]) {
-		n++
-		if n+1 < len(s) && s[n] == '_' && digit(s[n+1]) {
-			n++
-		}
-	}
-	return n
-}
-
-func lexNumber(s string) (token, int, error) {
-	if len(s) > 1 && s[0] == '0' {
-		base := 0
-		var digit func(byte) bool
-		switch s[1] | 0x20 {
-		case 'b':
-			base, digit = 2, func(c byte) bool { return c == '0' || c == '1' }
-		case 'o':
-			base, digit = 8, func(c byte) bool { return c >= '0' && c <= '7' }
-		case 'x':
-			base, digit = 16, func(c byte) bool {
-				return isDec(c) || (c|0x20) >= 'a' && (c|0x20) <= 'f'
-			}
-		}
-		if base != 0 {
-			j := 2
-			if j < len(s) && s[j] == '_' {
-				j++
-			}
-			n := digitsRun(s[j:], digit)
-			if n == 0 {
-				return token{}, 0, fmt.Errorf("invalid integer literal %q", s[:j])
-			}
-			v, err := strconv.ParseInt(strings.ReplaceAll(s[j:j+n], "_", ""), base, 64)
-			if err != nil {
-				return token{}, 0, fmt.Errorf("integer literal %q too large", s[:j+n])
-			}
-			return token{kind: tInt, i: int(v)}, j + n, nil
-		}
-	}
-	n := digitsRun(s, isDec)
-	end := n
-	isFloat := false
-	if end+1 < len(s) && s[end] == '.' && isDec(s[end+1]) {
-		end += 1 + digitsRun(s[end+1:], isDec)
-		isFloat = true
-	}
-	if end < len(s) && (s[end]|0x20) == 'e' {
-		j := end + 1
-		if j < len(s) && (s[j] == '+' || s[j] == '-') {
-			j++
-		}
-		if k := digitsRun(s[j:], isDec); k > 0 {
-			end = j + k
-			isFloat = true
-		}
-	}
-	lit := strings.ReplaceAll(s[:end], "_", "")
-	if isFloat {
-		f, err := strconv.ParseFloat(lit, 64)
-		if err != nil && !strings.Contains(err.Error(), "range") {
-			return token{}, 0, fmt.Errorf("invalid float literal %q", s[:end])
-		}
-		return token{kind: tFloat, f: f}, end, nil
-	}
-	v, err := strconv.ParseInt(lit, 10, 64)
-	if err != nil {
-		return token{}, 0, fmt.Errorf("integer literal %q too large", s[:end])
-	}
-	return token{kind: tInt, i: int(v)}, end, nil
-}
-
-// unescapePy decodes a string literal body like Python's
-// s.encode("ascii", "backslashreplace").decode("unicode-escape"), which is
-// what jinja2's lexer does.
-func unescapePy(s string, names *int) (string, error) {
-	if strings.IndexByte(s, '\\') < 0 {
-		return s, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			b.WriteByte(c)
-			i++
-			continue
-		}
-		if i+1 >= len(s) {
-			return "", fmt.Errorf("string literal ends with a backslash")
-		}
-		n := s[i+1]
-		i += 2
-		switch n {
-		case '\n':
-		case '\\', '\'', '"':
-			b.WriteByte(n)
-		case 'a':
-			b.WriteByte(7)
-		case 'b':
-			b.WriteByte(8)
-		case 'f':
-			b.WriteByte(12)
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
-		case 'v':
-			b.WriteByte(11)
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v := int(n - '0')
-			for k := 0; k < 2 && i < len(s) && s[i] >= '0' && s[i] <= '7'; k++ {
-				v = v*8 + int(s[i]-'0')
-				i++
-			}
-			b.WriteRune(rune(v))
-		case 'x', 'u', 'U':
-			width := map[byte]int{'x': 2, 'u': 4, 'U': 8}[n]
-			if i+width > len(s) {
-				return "", fmt.Errorf("truncated \\%cXX escape", n)
-			}
-			v, err := strconv.ParseUint(s[i:i+width], 16, 32)
-			if err != nil {
-				return "", fmt.Errorf("truncated \\%cXX escape", n)
-			}
-			if v > unicode.MaxRune {
-				return "", fmt.Errorf("illegal Unicode character in \\U escape")
-			}
-			b.WriteRune(rune(v)) // lone surrogates become U+FFFD
-			i += width
-		case 'N':
-			end := strings.IndexByte(s[i:], '}')
-			if i >= len(s) || s[i] != '{' || end < 0 {
-				return "", fmt.Errorf(`malformed \N character escape`)
-			}
-			r := utf8.RuneError
-			if names != nil {
-				if *names <= 0 {
-					return "", fmt.Errorf(`more than %d \N{...} escapes`, maxNameLookups)
-				}
-				*names--
-				var ok bool
-				if r, ok = runeByName(s[i+1 : i+end]); !ok {
-					return "", fmt.Errorf("unknown Unicode character name %q", s[i+1:i+end])
-				}
-			}
-			b.WriteRune(r)
-			i += end + 1
-		default:
-			if n >= utf8.RuneSelf {
-				// backslashreplace turned the rune into an escape that
-				// unicode-escape then decodes after a literal backslash.
-				r, size := utf8.DecodeRuneInString(s[i-1:])
-				b.WriteByte('\\')
-				switch {
-				case r < 0x100:
-					fmt.Fprintf(&b, "x%02x", r)
-				case r < 0x10000:
-					fmt.Fprintf(&b, "u%04x", r)
-				default:
-					fmt.Fprintf(&b, "U%08x", r)
-				}
-				i += size - 1
-			} else {
-				b.WriteByte('\\')
-				b.WriteByte(n)
-			}
-		}
-	}
-	return b.String(), nil
-}
-
-// runeByName resolves a \N{name} escape (case-insensitive) by scanning
-// the Unicode name table; it runs only at parse time and takes ~30 ms.
-func runeByName(name string) (rune, bool) {
-	if name == "" {
-		return 0, false
-	}
-	for r := rune(0); r <= unicode.MaxRune; r++ {
-		if r == 0xd800 {
-			r = 0xe000
-		}
-		if strings.EqualFold(runenames.Name(r), name) {
-			return r, true
-		}
-	}
-	return 0, false
+	return 0, 0, &syntaxError{line: startLine, msg: "unexpected end of template, missing end of " + what}
 }

@@ -2,127 +2,73 @@ package chat
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 )
 
-// Expression AST. The grammar and precedence follow jinja2's Parser:
-// condexpr < or < and < not < compare < +,- < ~ < *,/,//,% < ** < unary < postfix/filters.
+// The parser builds the AST from the lexer's token stream: this file
+// parses the template structure and the statements, parse_expr.go the
+// expressions inside tags.
 
-type expr interface {
-	eval(f *frame) (any, error)
+const (
+	maxBlockDepth = 100 // nested block tags
+	maxExprDepth  = 200 // parser recursion inside a tag, about two levels per bracket
+)
+
+// Block tags and their closing tags.
+var blockEnds = map[string]string{
+	"if": "endif", "for": "endfor", "macro": "endmacro", "call": "endcall", "filter": "endfilter",
+	"with": "endwith", "block": "endblock", "generation": "endgeneration", "set": "endset",
 }
 
-type (
-	constExpr struct{ v any }
-	nameExpr  struct {
-		name string
-		line int
-	}
-	listExpr  struct{ items []expr }
-	tupleExpr struct{ items []expr }
-	dictExpr  struct{ keys, vals []expr }
-	attrExpr  struct {
-		obj  expr
-		name string
-		line int
-	}
-	itemExpr struct {
-		obj, key expr
-		line     int
-	}
-	sliceExpr struct {
-		obj, start, stop, step expr // nil parts are omitted
-		line                   int
-	}
-	callArgs struct {
-		args     []expr
-		kwNames  []string
-		kwVals   []expr
-		starArgs expr
-		starKw   expr
-	}
-	callExpr struct {
-		fn expr
-		callArgs
-		line int
-	}
-	filterExpr struct {
-		obj  expr // nil inside {% filter %} and {% set x | f %}
-		name string
-		callArgs
-		line int
-	}
-	testExpr struct {
-		obj  expr
-		name string
-		callArgs
-		line int
-	}
-	unaryExpr struct {
-		op   string // "-", "+", "not"
-		x    expr
-		line int
-	}
-	binExpr struct {
-		op   string // + - * / // % ** ~ and or
-		l, r expr
-		line int
-	}
-	compareExpr struct {
-		first expr
-		ops   []string // == != < <= > >= in notin
-		rest  []expr
-		line  int
-	}
-	condExpr struct {
-		test, then, els expr // els nil: undefined
-	}
-)
-
-// Assignment targets of for, set and with.
-type target interface{ isTarget() }
-
-type (
-	nameTarget  struct{ name string }
-	tupleTarget struct{ items []target }
-	nsTarget    struct{ name, attr string }
-)
-
-func (nameTarget) isTarget()  {}
-func (tupleTarget) isTarget() {}
-func (nsTarget) isTarget()    {}
-
-// maxExprDepth bounds parser recursion (about two levels per nested bracket).
-const maxExprDepth = 200
-
-type exprParser struct {
-	toks  []token
-	pos   int
-	depth int
+type parser struct {
+	toks     []token
+	pos      int
+	depth    int         // expression nesting
+	open     []openBlock // enclosing block tags, innermost last
+	loops    int         // enclosing for loops; break/continue do not cross a macro body
+	macros   []*macroDef // enclosing macro and call bodies
+	inTarget bool        // parsing an assignment target, whose names are not reads
 }
 
-func newParser(src string, line int, names *int) (*exprParser, error) {
-	toks, err := lexExpr(src, line, names)
+type openBlock struct {
+	name string
+	line int
+}
+
+// parse parses normalized template source.
+func parse(src string) (body, error) {
+	toks, err := lex(src)
 	if err != nil {
 		return nil, err
 	}
-	return &exprParser{toks: toks}, nil
+	p := &parser{toks: toks}
+	b, _, err := p.parseBody()
+	return b, err
 }
 
-func (p *exprParser) cur() token  { return p.toks[p.pos] }
-func (p *exprParser) look() token { return p.toks[min(p.pos+1, len(p.toks)-1)] }
+func (p *parser) cur() token  { return p.toks[p.pos] }
+func (p *parser) look() token { return p.toks[min(p.pos+1, len(p.toks)-1)] }
 
-func (p *exprParser) next() token {
+// atEnd reports whether the current tag has no tokens left.
+func (p *parser) atEnd() bool {
+	k := p.cur().kind
+	return k == tBlockEnd || k == tVarEnd || k == tEOF
+}
+
+// next consumes a token; it never moves past the end of a tag.
+func (p *parser) next() token {
 	t := p.toks[p.pos]
-	if p.pos < len(p.toks)-1 {
+	if !p.atEnd() {
 		p.pos++
 	}
 	return t
 }
 
-func (p *exprParser) isOp(s string) bool   { t := p.cur(); return t.kind == tOp && t.s == s }
-func (p *exprParser) isName(s string) bool { t := p.cur(); return t.kind == tName && t.s == s }
+func (p *parser) isOp(s string) bool   { t := p.cur(); return t.kind == tOp && t.s == s }
+func (p *parser) isName(s string) bool { t := p.cur(); return t.kind == tName && t.s == s }
 
-func (p *exprParser) skipOp(s string) bool {
+func (p *parser) skipOp(s string) bool {
 	if p.isOp(s) {
 		p.next()
 		return true
@@ -130,7 +76,7 @@ func (p *exprParser) skipOp(s string) bool {
 	return false
 }
 
-func (p *exprParser) skipName(s string) bool {
+func (p *parser) skipName(s string) bool {
 	if p.isName(s) {
 		p.next()
 		return true
@@ -138,18 +84,18 @@ func (p *exprParser) skipName(s string) bool {
 	return false
 }
 
-func (p *exprParser) fail(format string, args ...any) error {
+func (p *parser) fail(format string, args ...any) error {
 	return &syntaxError{line: p.cur().line, msg: fmt.Sprintf(format, args...)}
 }
 
-func (p *exprParser) expectOp(s string) error {
+func (p *parser) expectOp(s string) error {
 	if !p.skipOp(s) {
 		return p.fail("expected token '%s', got %s", s, p.cur())
 	}
 	return nil
 }
 
-func (p *exprParser) expectName() (token, error) {
+func (p *parser) expectName() (token, error) {
 	t := p.cur()
 	if t.kind != tName {
 		return t, p.fail("expected token 'name', got %s", t)
@@ -158,14 +104,16 @@ func (p *exprParser) expectName() (token, error) {
 	return t, nil
 }
 
-func (p *exprParser) expectEnd() error {
-	if p.cur().kind != tEOF {
+// expectEnd consumes the end of the current tag.
+func (p *parser) expectEnd() error {
+	if k := p.cur().kind; k != tBlockEnd && k != tVarEnd {
 		return p.fail("expected end of statement, got %s", p.cur())
 	}
+	p.pos++
 	return nil
 }
 
-func (p *exprParser) enter() error {
+func (p *parser) enter() error {
 	p.depth++
 	if p.depth > maxExprDepth {
 		return p.fail("expression nested too deeply")
@@ -173,635 +121,201 @@ func (p *exprParser) enter() error {
 	return nil
 }
 
-func (p *exprParser) leave() { p.depth-- }
+func (p *parser) leave() { p.depth-- }
 
-func (p *exprParser) atTupleEnd(extraEnd []string) bool {
-	t := p.cur()
-	if t.kind == tEOF || (t.kind == tOp && t.s == ")") {
-		return true
-	}
-	if t.kind == tName {
-		for _, n := range extraEnd {
-			if t.s == n {
-				return true
-			}
+// noteName records a read of name in every enclosing macro body: jinja2
+// passes varargs, kwargs and caller only to macros that read them.
+func (p *parser) noteName(name string) {
+	for _, d := range p.macros {
+		switch name {
+		case "varargs":
+			d.catchVarargs = true
+		case "kwargs":
+			d.catchKwargs = true
+		case "caller":
+			d.usesCaller = true
 		}
 	}
-	return false
 }
 
-// parseTuple is jinja2's parse_tuple: comma separated expressions, a tuple
-// when a comma is present.
-func (p *exprParser) parseTuple(withCond, simplified, explicitParens bool, extraEnd []string) (expr, error) {
-	var items []expr
-	isTuple := false
-	for {
-		if len(items) > 0 {
-			if err := p.expectOp(","); err != nil {
-				return nil, err
-			}
-		}
-		if p.atTupleEnd(extraEnd) {
-			break
-		}
-		var e expr
-		var err error
-		switch {
-		case simplified:
-			e, err = p.parsePrimary()
-		default:
-			e, err = p.parseExpression(withCond)
-		}
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, e)
-		if p.isOp(",") {
-			isTuple = true
-		} else {
-			break
-		}
-	}
-	if !isTuple {
-		if len(items) > 0 {
-			return items[0], nil
-		}
-		if !explicitParens {
-			return nil, p.fail("expected an expression, got %s", p.cur())
-		}
-	}
-	return &tupleExpr{items: items}, nil
-}
-
-func (p *exprParser) parseExpression(withCond bool) (expr, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
-	if withCond {
-		return p.parseCondExpr()
-	}
-	return p.parseOr()
-}
-
-func (p *exprParser) parseCondExpr() (expr, error) {
-	e1, err := p.parseOr()
-	if err != nil {
-		return nil, err
-	}
-	for p.skipName("if") {
-		e2, err := p.parseOr()
-		if err != nil {
-			return nil, err
-		}
-		var e3 expr
-		if p.skipName("else") {
-			if err := p.enter(); err != nil {
-				return nil, err
-			}
-			e3, err = p.parseCondExpr()
-			p.leave()
-			if err != nil {
-				return nil, err
-			}
-		}
-		e1 = &condExpr{test: e2, then: e1, els: e3}
-	}
-	return e1, nil
-}
-
-func (p *exprParser) parseOr() (expr, error) {
-	l, err := p.parseAnd()
-	if err != nil {
-		return nil, err
-	}
-	for p.isName("or") {
-		line := p.next().line
-		r, err := p.parseAnd()
-		if err != nil {
-			return nil, err
-		}
-		l = &binExpr{op: "or", l: l, r: r, line: line}
-	}
-	return l, nil
-}
-
-func (p *exprParser) parseAnd() (expr, error) {
-	l, err := p.parseNot()
-	if err != nil {
-		return nil, err
-	}
-	for p.isName("and") {
-		line := p.next().line
-		r, err := p.parseNot()
-		if err != nil {
-			return nil, err
-		}
-		l = &binExpr{op: "and", l: l, r: r, line: line}
-	}
-	return l, nil
-}
-
-func (p *exprParser) parseNot() (expr, error) {
-	if p.isName("not") {
-		line := p.next().line
-		if err := p.enter(); err != nil {
-			return nil, err
-		}
-		defer p.leave()
-		x, err := p.parseNot()
-		if err != nil {
-			return nil, err
-		}
-		return &unaryExpr{op: "not", x: x, line: line}, nil
-	}
-	return p.parseCompare()
-}
-
-var compareOps = map[string]bool{"==": true, "!=": true, "<": true, "<=": true, ">": true, ">=": true}
-
-func (p *exprParser) parseCompare() (expr, error) {
-	line := p.cur().line
-	first, err := p.parseMath1()
-	if err != nil {
-		return nil, err
-	}
-	var ops []string
-	var rest []expr
+// parseBody parses statements up to the end of the template or a block
+// tag named in ends, whose name it consumes and returns.
+func (p *parser) parseBody(ends ...string) (body, string, error) {
+	var b body
 	for {
 		t := p.cur()
-		var op string
-		switch {
-		case t.kind == tOp && compareOps[t.s]:
-			p.next()
-			op = t.s
-		case p.isName("in"):
-			p.next()
-			op = "in"
-		case p.isName("not") && p.look().kind == tName && p.look().s == "in":
-			p.next()
-			p.next()
-			op = "notin"
-		}
-		if op == "" {
-			break
-		}
-		r, err := p.parseMath1()
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, op)
-		rest = append(rest, r)
-	}
-	if len(ops) == 0 {
-		return first, nil
-	}
-	return &compareExpr{first: first, ops: ops, rest: rest, line: line}, nil
-}
-
-func (p *exprParser) parseBinary(ops []string, sub func() (expr, error)) (expr, error) {
-	l, err := sub()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t := p.cur()
-		matched := ""
-		if t.kind == tOp {
-			for _, o := range ops {
-				if t.s == o {
-					matched = o
-				}
+		switch t.kind {
+		case tEOF:
+			if len(ends) > 0 {
+				o := p.open[len(p.open)-1]
+				return nil, "", &syntaxError{line: o.line, msg: fmt.Sprintf("unexpected end of template: '%s' is never closed (expected '%s')", o.name, blockEnds[o.name])}
 			}
-		}
-		if matched == "" {
-			return l, nil
-		}
-		p.next()
-		r, err := sub()
-		if err != nil {
-			return nil, err
-		}
-		l = &binExpr{op: matched, l: l, r: r, line: t.line}
-	}
-}
-
-func (p *exprParser) parseMath1() (expr, error) {
-	return p.parseBinary([]string{"+", "-"}, p.parseConcat)
-}
-
-func (p *exprParser) parseConcat() (expr, error) {
-	return p.parseBinary([]string{"~"}, p.parseMath2)
-}
-
-func (p *exprParser) parseMath2() (expr, error) {
-	return p.parseBinary([]string{"*", "/", "//", "%"}, p.parsePow)
-}
-
-func (p *exprParser) parsePow() (expr, error) {
-	return p.parseBinary([]string{"**"}, func() (expr, error) { return p.parseUnary(true) })
-}
-
-func (p *exprParser) parseUnary(withFilter bool) (expr, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
-	var node expr
-	var err error
-	t := p.cur()
-	if t.kind == tOp && (t.s == "-" || t.s == "+") {
-		p.next()
-		x, err := p.parseUnary(false)
-		if err != nil {
-			return nil, err
-		}
-		node = &unaryExpr{op: t.s, x: x, line: t.line}
-	} else if node, err = p.parsePrimary(); err != nil {
-		return nil, err
-	}
-	if node, err = p.parsePostfix(node); err != nil {
-		return nil, err
-	}
-	if withFilter {
-		return p.parseFilterExpr(node)
-	}
-	return node, nil
-}
-
-func (p *exprParser) parsePrimary() (expr, error) {
-	t := p.cur()
-	switch t.kind {
-	case tName:
-		p.next()
-		switch t.s {
-		case "true", "True":
-			return &constExpr{v: true}, nil
-		case "false", "False":
-			return &constExpr{v: false}, nil
-		case "none", "None":
-			return &constExpr{v: pyNone{}}, nil
-		}
-		return &nameExpr{name: t.s, line: t.line}, nil
-	case tString:
-		s := t.s
-		p.next()
-		for p.cur().kind == tString {
-			s += p.next().s
-		}
-		return &constExpr{v: s}, nil
-	case tInt:
-		p.next()
-		return &constExpr{v: t.i}, nil
-	case tFloat:
-		p.next()
-		return &constExpr{v: t.f}, nil
-	case tOp:
-		switch t.s {
-		case "(":
-			p.next()
-			e, err := p.parseTuple(true, false, true, nil)
+			return b, "", nil
+		case tData:
+			p.pos++
+			b = append(b, &textStmt{t.s})
+		case tVarBegin:
+			p.pos++
+			x, err := p.parseTuple(true, false, false, nil)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
-			return e, p.expectOp(")")
-		case "[":
-			return p.parseList()
-		case "{":
-			return p.parseDict()
-		}
-	}
-	return nil, p.fail("unexpected %s", t)
-}
-
-func (p *exprParser) parseList() (expr, error) {
-	p.next()
-	var items []expr
-	for !p.isOp("]") {
-		if len(items) > 0 {
-			if err := p.expectOp(","); err != nil {
-				return nil, err
+			if err := p.expectEnd(); err != nil {
+				return nil, "", err
 			}
-			if p.isOp("]") {
-				break
+			b = append(b, &printStmt{x, t.line})
+		case tBlockBegin:
+			p.pos++
+			name := p.cur()
+			if name.kind != tName {
+				return nil, "", &syntaxError{line: t.line, msg: "tag name expected"}
 			}
-		}
-		e, err := p.parseExpression(true)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, e)
-	}
-	p.next()
-	return &listExpr{items: items}, nil
-}
-
-func (p *exprParser) parseDict() (expr, error) {
-	p.next()
-	d := &dictExpr{}
-	for !p.isOp("}") {
-		if len(d.keys) > 0 {
-			if err := p.expectOp(","); err != nil {
-				return nil, err
+			p.next()
+			if slices.Contains(ends, name.s) {
+				return b, name.s, nil
 			}
-			if p.isOp("}") {
-				break
+			s, err := p.parseStatement(name.s, t.line)
+			if err != nil {
+				return nil, "", err
 			}
-		}
-		k, err := p.parseExpression(true)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.expectOp(":"); err != nil {
-			return nil, err
-		}
-		v, err := p.parseExpression(true)
-		if err != nil {
-			return nil, err
-		}
-		d.keys = append(d.keys, k)
-		d.vals = append(d.vals, v)
-	}
-	p.next()
-	return d, nil
-}
-
-func (p *exprParser) parsePostfix(node expr) (expr, error) {
-	for {
-		t := p.cur()
-		if t.kind != tOp {
-			return node, nil
-		}
-		var err error
-		switch t.s {
-		case ".", "[":
-			node, err = p.parseSubscript(node)
-		case "(":
-			node, err = p.parseCall(node)
+			b = append(b, s)
 		default:
-			return node, nil
-		}
-		if err != nil {
-			return nil, err
+			return nil, "", p.fail("unexpected %s", t)
 		}
 	}
 }
 
-func (p *exprParser) parseFilterExpr(node expr) (expr, error) {
-	for {
-		var err error
-		switch {
-		case p.isOp("|"):
-			node, err = p.parseFilter(node, false)
-		case p.isName("is"):
-			node, err = p.parseTest(node)
-		case p.isOp("("):
-			node, err = p.parseCall(node)
-		default:
-			return node, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+func (p *parser) parseStatement(name string, line int) (stmt, error) {
+	switch name {
+	case "if":
+		return p.parseIf(line)
+	case "for":
+		return p.parseFor(line)
+	case "set":
+		return p.parseSet(line)
+	case "macro":
+		return p.parseMacro(line)
+	case "call":
+		return p.parseCallBlock(line)
+	case "filter":
+		return p.parseFilterBlock(line)
+	case "with":
+		return p.parseWith(line)
+	case "block", "generation":
+		return p.parseScope(name, line)
+	case "break", "continue":
+		return p.parseLoopCtl(name, line)
 	}
-}
-
-func (p *exprParser) parseSubscript(node expr) (expr, error) {
-	t := p.next()
-	if t.s == "." {
-		a := p.next()
-		switch a.kind {
-		case tName:
-			return &attrExpr{obj: node, name: a.s, line: a.line}, nil
-		case tInt:
-			return &itemExpr{obj: node, key: &constExpr{v: a.i}, line: a.line}, nil
-		}
-		return nil, p.fail("expected name or number after '.'")
+	top := ""
+	if n := len(p.open); n > 0 {
+		top = p.open[n-1].name
 	}
-	var args []expr
-	for !p.isOp("]") {
-		if len(args) > 0 {
-			if err := p.expectOp(","); err != nil {
-				return nil, err
-			}
-		}
-		a, err := p.parseSubscribed(node, t.line)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, a)
-		if p.cur().kind == tEOF {
-			return nil, p.fail("unexpected end of expression, expected ']'")
-		}
-	}
-	p.next()
-	if len(args) == 1 {
-		if s, ok := args[0].(*sliceExpr); ok {
-			s.obj = node
-			return s, nil
-		}
-		return &itemExpr{obj: node, key: args[0], line: t.line}, nil
-	}
-	for _, a := range args {
-		if _, ok := a.(*sliceExpr); ok {
-			return nil, p.fail("extended slices are not supported")
-		}
-	}
-	return &itemExpr{obj: node, key: &tupleExpr{items: args}, line: t.line}, nil
-}
-
-// parseSubscribed parses one subscript: an expression or a start:stop:step slice.
-func (p *exprParser) parseSubscribed(obj expr, line int) (expr, error) {
-	var parts [3]expr
-	if !p.isOp(":") {
-		e, err := p.parseExpression(true)
-		if err != nil {
-			return nil, err
-		}
-		if !p.isOp(":") {
-			return e, nil
-		}
-		parts[0] = e
-	}
-	p.next() // ':'
-	if !p.isOp(":") && !p.isOp("]") && !p.isOp(",") {
-		e, err := p.parseExpression(true)
-		if err != nil {
-			return nil, err
-		}
-		parts[1] = e
-	}
-	if p.skipOp(":") && !p.isOp("]") && !p.isOp(",") {
-		e, err := p.parseExpression(true)
-		if err != nil {
-			return nil, err
-		}
-		parts[2] = e
-	}
-	return &sliceExpr{obj: obj, start: parts[0], stop: parts[1], step: parts[2], line: line}, nil
-}
-
-func (p *exprParser) parseCallArgs() (callArgs, error) {
-	var ca callArgs
-	open := p.cur()
-	if err := p.expectOp("("); err != nil {
-		return ca, err
-	}
-	bad := func() error {
-		return &syntaxError{line: open.line, msg: "invalid syntax for function call expression"}
-	}
-	requireComma := false
-	for !p.isOp(")") {
-		if p.cur().kind == tEOF {
-			return ca, p.fail("unexpected end of expression, expected ')'")
-		}
-		if requireComma {
-			if err := p.expectOp(","); err != nil {
-				return ca, err
-			}
-			if p.isOp(")") {
-				break
-			}
-		}
-		switch {
-		case p.isOp("*"):
-			if ca.starArgs != nil || ca.starKw != nil {
-				return ca, bad()
-			}
-			p.next()
-			e, err := p.parseExpression(true)
-			if err != nil {
-				return ca, err
-			}
-			ca.starArgs = e
-		case p.isOp("**"):
-			if ca.starKw != nil {
-				return ca, bad()
-			}
-			p.next()
-			e, err := p.parseExpression(true)
-			if err != nil {
-				return ca, err
-			}
-			ca.starKw = e
-		case p.cur().kind == tName && p.look().kind == tOp && p.look().s == "=":
-			if ca.starKw != nil {
-				return ca, bad()
-			}
-			name := p.next().s
-			p.next()
-			e, err := p.parseExpression(true)
-			if err != nil {
-				return ca, err
-			}
-			ca.kwNames = append(ca.kwNames, name)
-			ca.kwVals = append(ca.kwVals, e)
-		default:
-			if ca.starArgs != nil || ca.starKw != nil || len(ca.kwNames) > 0 {
-				return ca, bad()
-			}
-			e, err := p.parseExpression(true)
-			if err != nil {
-				return ca, err
-			}
-			ca.args = append(ca.args, e)
-		}
-		requireComma = true
-	}
-	p.next()
-	return ca, nil
-}
-
-func (p *exprParser) parseCall(fn expr) (expr, error) {
-	line := p.cur().line
-	ca, err := p.parseCallArgs()
-	if err != nil {
-		return nil, err
-	}
-	return &callExpr{fn: fn, callArgs: ca, line: line}, nil
-}
-
-func (p *exprParser) dottedName() (string, int, error) {
-	t, err := p.expectName()
-	if err != nil {
-		return "", 0, err
-	}
-	name := t.s
-	for p.skipOp(".") {
-		n, err := p.expectName()
-		if err != nil {
-			return "", 0, err
-		}
-		name += "." + n.s
-	}
-	return name, t.line, nil
-}
-
-// parseFilter parses "| name(args)" links; startInline means the first link has no pipe.
-func (p *exprParser) parseFilter(node expr, startInline bool) (expr, error) {
-	for p.isOp("|") || startInline {
-		if !startInline {
-			p.next()
-		}
-		startInline = false
-		name, line, err := p.dottedName()
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := filters[name]; !ok {
-			return nil, &syntaxError{line: line, msg: fmt.Sprintf("no filter named '%s'", name)}
-		}
-		f := &filterExpr{obj: node, name: name, line: line}
-		if p.isOp("(") {
-			if f.callArgs, err = p.parseCallArgs(); err != nil {
-				return nil, err
-			}
-		}
-		node = f
-	}
-	return node, nil
-}
-
-func (p *exprParser) parseTest(node expr) (expr, error) {
-	isLine := p.next().line
-	negated := p.skipName("not")
-	name, line, err := p.dottedName()
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := tests[name]; !ok {
-		return nil, &syntaxError{line: line, msg: fmt.Sprintf("no test named '%s'", name)}
-	}
-	te := &testExpr{obj: node, name: name, line: line}
-	t := p.cur()
+	msg := fmt.Sprintf("encountered unknown tag '%s'", name)
 	switch {
-	case p.isOp("("):
-		if te.callArgs, err = p.parseCallArgs(); err != nil {
-			return nil, err
-		}
-	case (t.kind == tName || t.kind == tString || t.kind == tInt || t.kind == tFloat ||
-		(t.kind == tOp && (t.s == "(" || t.s == "[" || t.s == "{"))) &&
-		!p.isName("else") && !p.isName("or") && !p.isName("and"):
-		if p.isName("is") {
-			return nil, p.fail("you cannot chain multiple tests with is")
-		}
-		arg, err := p.parsePrimary()
+	case (name == "elif" || name == "else") && top != "":
+		msg = fmt.Sprintf("unexpected '%s' inside '%s'", name, top)
+	case strings.HasPrefix(name, "end") && top != "":
+		msg += fmt.Sprintf(" (expected '%s')", blockEnds[top])
+	case strings.HasPrefix(name, "end"):
+		msg += " (no open block)"
+	}
+	return nil, &syntaxError{line: line, msg: msg}
+}
+
+// block parses the body of a block tag up to one of ends.
+func (p *parser) block(name string, line int, ends ...string) (body, string, error) {
+	if len(p.open) >= maxBlockDepth {
+		return nil, "", &syntaxError{line: line, msg: "blocks nested too deeply"}
+	}
+	p.open = append(p.open, openBlock{name, line})
+	b, end, err := p.parseBody(ends...)
+	p.open = p.open[:len(p.open)-1]
+	return b, end, err
+}
+
+// endTag finishes a closing tag (or else), which may repeat the name allowed.
+func (p *parser) endTag(tag, allowed string) error {
+	if allowed != "" && p.isName(allowed) {
+		p.next()
+	}
+	if !p.atEnd() {
+		return p.fail("unexpected %s after '%s'", p.cur(), tag)
+	}
+	return p.expectEnd()
+}
+
+func (p *parser) parseIf(line int) (stmt, error) {
+	s := &ifStmt{line: line}
+	end := "elif"
+	for end == "elif" {
+		cond, err := p.parseTuple(false, false, false, nil)
 		if err != nil {
 			return nil, err
 		}
-		if arg, err = p.parsePostfix(arg); err != nil {
+		if err := p.expectEnd(); err != nil {
 			return nil, err
 		}
-		te.args = []expr{arg}
+		s.conds = append(s.conds, cond)
+		var b body
+		if b, end, err = p.block("if", line, "elif", "else", "endif"); err != nil {
+			return nil, err
+		}
+		s.bodies = append(s.bodies, b)
 	}
-	if negated {
-		return &unaryExpr{op: "not", x: te, line: isLine}, nil
+	if end == "else" {
+		if err := p.endTag("else", ""); err != nil {
+			return nil, err
+		}
+		b, _, err := p.block("if", line, "endif")
+		if err != nil {
+			return nil, err
+		}
+		s.bodies = append(s.bodies, b)
 	}
-	return te, nil
+	return s, p.endTag("endif", "")
+}
+
+func (p *parser) parseFor(line int) (stmt, error) {
+	s := &forStmt{line: line}
+	var err error
+	if s.target, err = p.parseTarget(true, false, false, []string{"in"}); err != nil {
+		return nil, err
+	}
+	if !p.skipName("in") {
+		return nil, p.fail("expected 'in', got %s", p.cur())
+	}
+	if s.iter, err = p.parseTuple(false, false, false, []string{"recursive"}); err != nil {
+		return nil, err
+	}
+	if p.skipName("if") {
+		if s.cond, err = p.parseExpression(true); err != nil {
+			return nil, err
+		}
+	}
+	s.recursive = p.skipName("recursive")
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	p.loops++
+	b, end, err := p.block("for", line, "else", "endfor")
+	p.loops--
+	if err != nil {
+		return nil, err
+	}
+	s.body = b
+	if end == "else" {
+		if err := p.endTag("else", ""); err != nil {
+			return nil, err
+		}
+		if s.els, _, err = p.block("for", line, "endfor"); err != nil {
+			return nil, err
+		}
+	}
+	return s, p.endTag("endfor", "")
 }
 
 // parseTarget is jinja2's parse_assign_target.
-func (p *exprParser) parseTarget(withTuple, nameOnly, withNamespace bool, extraEnd []string) (target, error) {
+func (p *parser) parseTarget(withTuple, nameOnly, withNamespace bool, extraEnd []string) (target, error) {
 	if nameOnly {
 		t, err := p.expectName()
 		if err != nil {
@@ -820,18 +334,20 @@ func (p *exprParser) parseTarget(withTuple, nameOnly, withNamespace bool, extraE
 	}
 	var e expr
 	var err error
+	p.inTarget = true
 	if withTuple {
 		e, err = p.parseTuple(true, true, false, extraEnd)
 	} else {
 		e, err = p.parsePrimary()
 	}
+	p.inTarget = false
 	if err != nil {
 		return nil, err
 	}
 	return exprToTarget(e, p)
 }
 
-func exprToTarget(e expr, p *exprParser) (target, error) {
+func exprToTarget(e expr, p *parser) (target, error) {
 	switch x := e.(type) {
 	case *nameExpr:
 		switch x.name {
@@ -853,15 +369,213 @@ func exprToTarget(e expr, p *exprParser) (target, error) {
 	return nil, p.fail("can't assign to this expression")
 }
 
-// parseExprTag parses a whole tag body as one expression (print, if, elif).
-func parseExprTag(src string, line int, withCond bool, names *int) (expr, error) {
-	p, err := newParser(src, line, names)
+// filterChain unlinks a parsed "f | g(x)" chain into [f, g(x)].
+func filterChain(chain expr) []*filterExpr {
+	var out []*filterExpr
+	for chain != nil {
+		fe := chain.(*filterExpr)
+		out = append([]*filterExpr{fe}, out...)
+		chain, fe.obj = fe.obj, nil
+	}
+	return out
+}
+
+func (p *parser) parseSet(line int) (stmt, error) {
+	s := &setStmt{line: line}
+	var err error
+	if s.target, err = p.parseTarget(true, false, true, nil); err != nil {
+		return nil, err
+	}
+	if p.skipOp("=") {
+		if s.x, err = p.parseTuple(true, false, false, nil); err != nil {
+			return nil, err
+		}
+		return s, p.expectEnd()
+	}
+	chain, err := p.parseFilter(nil, false)
 	if err != nil {
 		return nil, err
 	}
-	e, err := p.parseTuple(withCond, false, false, nil)
+	s.filters = filterChain(chain)
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	if s.body, _, err = p.block("set", line, "endset"); err != nil {
+		return nil, err
+	}
+	return s, p.endTag("endset", "")
+}
+
+// parseSignature parses "(a, b=default, ...)".
+func (p *parser) parseSignature() ([]string, []expr, error) {
+	var params []string
+	var defs []expr
+	if err := p.expectOp("("); err != nil {
+		return nil, nil, err
+	}
+	hasDefault := false
+	for !p.isOp(")") {
+		if len(params) > 0 {
+			if err := p.expectOp(","); err != nil {
+				return nil, nil, err
+			}
+		}
+		name, err := p.expectName()
+		if err != nil {
+			return nil, nil, err
+		}
+		var def expr
+		if p.skipOp("=") {
+			if def, err = p.parseExpression(true); err != nil {
+				return nil, nil, err
+			}
+			hasDefault = true
+		} else if hasDefault {
+			return nil, nil, p.fail("non-default argument follows default argument")
+		}
+		params = append(params, name.s)
+		defs = append(defs, def)
+	}
+	p.next()
+	return params, defs, nil
+}
+
+// macroBody parses a macro or call body; loop controls do not cross it.
+func (p *parser) macroBody(d *macroDef, tag string, line int) error {
+	saved := p.loops
+	p.loops = 0
+	p.macros = append(p.macros, d)
+	b, _, err := p.block(tag, line, blockEnds[tag])
+	p.macros = p.macros[:len(p.macros)-1]
+	p.loops = saved
+	d.body = b
+	return err
+}
+
+func (p *parser) parseMacro(line int) (stmt, error) {
+	name, err := p.expectName()
 	if err != nil {
 		return nil, err
 	}
-	return e, p.expectEnd()
+	d := &macroDef{name: name.s}
+	if d.params, d.defaults, err = p.parseSignature(); err != nil {
+		return nil, err
+	}
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	if err := p.macroBody(d, "macro", line); err != nil {
+		return nil, err
+	}
+	return &macroStmt{d}, p.endTag("endmacro", d.name)
+}
+
+func (p *parser) parseCallBlock(line int) (stmt, error) {
+	d := &macroDef{name: "caller"}
+	var err error
+	if p.isOp("(") {
+		if d.params, d.defaults, err = p.parseSignature(); err != nil {
+			return nil, err
+		}
+	}
+	x, err := p.parseExpression(true)
+	if err != nil {
+		return nil, err
+	}
+	call, ok := x.(*callExpr)
+	if !ok {
+		return nil, &syntaxError{line: line, msg: "expected call"}
+	}
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	if err := p.macroBody(d, "call", line); err != nil {
+		return nil, err
+	}
+	return &callStmt{d, call, line}, p.endTag("endcall", "")
+}
+
+func (p *parser) parseFilterBlock(line int) (stmt, error) {
+	chain, err := p.parseFilter(nil, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	s := &filterStmt{filters: filterChain(chain), line: line}
+	if s.body, _, err = p.block("filter", line, "endfilter"); err != nil {
+		return nil, err
+	}
+	return s, p.endTag("endfilter", "")
+}
+
+func (p *parser) parseWith(line int) (stmt, error) {
+	s := &withStmt{line: line}
+	for !p.atEnd() {
+		if len(s.targets) > 0 {
+			if err := p.expectOp(","); err != nil {
+				return nil, err
+			}
+		}
+		tg, err := p.parseTarget(true, false, false, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expectOp("="); err != nil {
+			return nil, err
+		}
+		v, err := p.parseExpression(true)
+		if err != nil {
+			return nil, err
+		}
+		s.targets = append(s.targets, tg)
+		s.values = append(s.values, v)
+	}
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.body, _, err = p.block("with", line, "endwith"); err != nil {
+		return nil, err
+	}
+	return s, p.endTag("endwith", "")
+}
+
+// parseScope parses {% block name %} and {% generation %}.
+func (p *parser) parseScope(tag string, line int) (stmt, error) {
+	blockName := ""
+	if tag == "block" {
+		n, err := p.expectName()
+		if err != nil {
+			return nil, err
+		}
+		blockName = n.s
+		p.skipName("scoped")
+		p.skipName("required")
+	} else if !p.atEnd() {
+		return nil, &syntaxError{line: line, msg: fmt.Sprintf("'%s' takes no arguments", tag)}
+	}
+	if err := p.expectEnd(); err != nil {
+		return nil, err
+	}
+	b, _, err := p.block(tag, line, blockEnds[tag])
+	if err != nil {
+		return nil, err
+	}
+	return &scopeStmt{b}, p.endTag(blockEnds[tag], blockName)
+}
+
+func (p *parser) parseLoopCtl(tag string, line int) (stmt, error) {
+	if !p.atEnd() {
+		return nil, &syntaxError{line: line, msg: fmt.Sprintf("'%s' takes no arguments", tag)}
+	}
+	if p.loops == 0 {
+		return nil, &syntaxError{line: line, msg: fmt.Sprintf("'%s' outside of a loop", tag)}
+	}
+	s := &loopCtlStmt{errBreak}
+	if tag == "continue" {
+		s.err = errContinue
+	}
+	return s, p.expectEnd()
 }

@@ -293,7 +293,7 @@ func (b *reprWriter) write(v any, depth int) error {
 		}
 		b.WriteByte('>')
 	case *macro:
-		fmt.Fprintf(&b.Builder, "<Macro '%s'>", x.name)
+		fmt.Fprintf(&b.Builder, "<Macro '%s'>", x.def.name)
 	case *builtin:
 		fmt.Fprintf(&b.Builder, "<built-in function %s>", x.name)
 	case *boundMethod:

@@ -4,14 +4,15 @@ import (
 	"reflect"
 )
 
-// Tests of jinja2 3.1 ("x is name(args)").
+// Jinja tests of jinja2 3.1 ("x is name(args)"), called predicates here
+// so they are not mistaken for Go tests.
 
-type testFunc func(f *frame, v any, args []any) (bool, error)
+type predicateFunc func(f *frame, v any, args []any) (bool, error)
 
-var tests map[string]testFunc
+var predicates map[string]predicateFunc
 
 func init() {
-	cmp := func(op string) testFunc {
+	cmp := func(op string) predicateFunc {
 		return func(f *frame, v any, args []any) (bool, error) {
 			if len(args) != 1 {
 				return false, typeErrorf("test expects one argument")
@@ -19,7 +20,7 @@ func init() {
 			return compareOp(op, v, args[0])
 		}
 	}
-	tests = map[string]testFunc{
+	predicates = map[string]predicateFunc{
 		"boolean":     isType(func(v any) bool { _, ok := v.(bool); return ok }),
 		"callable":    isType(isCallable),
 		"defined":     isType(func(v any) bool { return !isUndefined(v) }),
@@ -58,11 +59,11 @@ func init() {
 		"in":          cmp("in"),
 		"sameas":      testSameas,
 		"filter":      testRegistry(func(n string) bool { _, ok := filters[n]; return ok }),
-		"test":        testRegistry(func(n string) bool { _, ok := tests[n]; return ok }),
+		"test":        testRegistry(func(n string) bool { _, ok := predicates[n]; return ok }),
 	}
 }
 
-func isType(pred func(any) bool) testFunc {
+func isType(pred func(any) bool) predicateFunc {
 	return func(f *frame, v any, args []any) (bool, error) {
 		if len(args) > 0 {
 			return false, typeErrorf("test takes no arguments")
@@ -95,7 +96,7 @@ func isSequence(v any) bool {
 	return false
 }
 
-func strTest(upper bool) testFunc {
+func strTest(upper bool) predicateFunc {
 	return func(f *frame, v any, args []any) (bool, error) {
 		s, err := toStr(v)
 		if err != nil {
@@ -105,7 +106,7 @@ func strTest(upper bool) testFunc {
 	}
 }
 
-func parity(want int) testFunc {
+func parity(want int) predicateFunc {
 	return func(f *frame, v any, args []any) (bool, error) {
 		if len(args) > 0 {
 			return false, typeErrorf("test takes no arguments")
@@ -149,7 +150,7 @@ func testSameas(f *frame, v any, args []any) (bool, error) {
 	return v == o, nil
 }
 
-func testRegistry(has func(string) bool) testFunc {
+func testRegistry(has func(string) bool) predicateFunc {
 	return func(f *frame, v any, args []any) (bool, error) {
 		s, ok := v.(string)
 		return ok && has(s), nil
