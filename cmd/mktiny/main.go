@@ -2,14 +2,22 @@
 // directory (OUT/hf) and a GGUF file (OUT/model.gguf, plus OUT/mmproj.gguf
 // for multimodal shapes) holding the same weights.
 //
-//	mktiny --out DIR [--shape tiny-llama|tiny-qwen2|qwen2-0.5b|tiny-qwen2vl|tiny-qwen2a] [--dtype f32|f16|bf16|q8_0] [--format both|hf|gguf] [--seed N]
+//	mktiny --out DIR [--shape NAME] [--dtype f32|f16|bf16|q8_0] [--format both|hf|gguf] [--seed N]
+//	       [--text-layers N] [--media-layers N]
+//
+// Shapes: tiny-llama, tiny-qwen2, qwen2-0.5b (text); tiny-qwen2vl,
+// tiny-qwen2a (tiny multimodal); and real-shape multimodal models with a
+// Qwen2-0.5B-shaped decoder (24 layers unless --text-layers) and random F16
+// weights: llava-1.5-clip-l336 (CLIP ViT-L/14-336 + MLP projector, GGUF +
+// mmproj only), qwen2vl-2b (Qwen2-VL-2B's vision tower) and
+// qwen2a-whisper-large-v3 (Qwen2-Audio's Whisper-large-v3 encoder).
+// --media-layers sets the vision or audio encoder's depth.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/sightline/sightline/internal/tiny"
@@ -26,38 +34,35 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("mktiny", flag.ContinueOnError)
 	out := fs.String("out", "", "output directory (required)")
-	var shapes []string
-	for k := range tiny.Shapes {
-		shapes = append(shapes, k)
-	}
-	for k := range tiny.VLMShapes {
-		shapes = append(shapes, k)
-	}
-	shapes = append(shapes, "tiny-qwen2a")
-	sort.Strings(shapes)
+	shapes := tiny.ShapeNames()
 	shape := fs.String("shape", "tiny-qwen2", "model shape: "+strings.Join(shapes, ", "))
-	dtype := fs.String("dtype", "", "matrix dtype: f32, f16, bf16, q8_0 (default: the shape's)")
-	format := fs.String("format", "both", "what to write: both, hf, gguf")
-	seed := fs.Uint64("seed", 0, "random seed (0: the shape's)")
+	dtype := fs.String("dtype", "", "decoder matrix dtype: f32, f16, bf16, q8_0 (default: the shape's)")
+	format := fs.String("format", "both", "what to write: both, hf, gguf (llava shapes: GGUF + mmproj only)")
+	seed := fs.Uint64("seed", 0, "random seed of the decoder (0: the shape's)")
+	textLayers := fs.Int("text-layers", 0, "decoder layers (0: the shape's)")
+	mediaLayers := fs.Int("media-layers", 0, "vision or audio encoder layers (0: the shape's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return fmt.Errorf("--out is required")
 	}
-	hf, gguf := *format == "both" || *format == "hf", *format == "both" || *format == "gguf"
-	if !hf && !gguf {
+	if *textLayers < 0 || *mediaLayers < 0 {
+		return fmt.Errorf("--text-layers and --media-layers must not be negative")
+	}
+	o := tiny.Options{Seed: *seed, TextLayers: *textLayers, MediaLayers: *mediaLayers}
+	switch *format {
+	case "both":
+		o.HF, o.GGUF = true, true
+	case "hf":
+		o.HF = true
+	case "gguf":
+		o.GGUF = true
+	default:
 		return fmt.Errorf("unknown --format %q (both, hf, gguf)", *format)
 	}
-	if v, ok := tiny.VLMShapes[*shape]; ok {
-		return tiny.WriteVLM(*out, v, hf, gguf)
-	}
-	if *shape == "tiny-qwen2a" { // Qwen2-Audio: the tiny-qwen2 decoder with the oracle-shaped Whisper encoder
-		return tiny.WriteQwen2Audio(*out, tiny.Shapes["tiny-qwen2"], tiny.AudioShapes["tiny-qwen2a"])
-	}
-	spec, ok := tiny.Shapes[*shape]
-	if !ok {
-		return fmt.Errorf("unknown --shape %q (have %s)", *shape, strings.Join(shapes, ", "))
+	if _, ok := tiny.LLaVAShapes[*shape]; ok && *format == "both" {
+		o.HF = false // the only form it has
 	}
 	if *dtype != "" {
 		dts := map[string]tensor.DType{"f32": tensor.F32, "f16": tensor.F16, "bf16": tensor.BF16, "q8_0": tensor.Q8_0}
@@ -65,10 +70,7 @@ func run(args []string) error {
 		if !ok {
 			return fmt.Errorf("unknown --dtype %q (f32, f16, bf16, q8_0)", *dtype)
 		}
-		spec.DType = dt
+		o.DType = &dt
 	}
-	if *seed != 0 {
-		spec.Seed = *seed
-	}
-	return tiny.Write(*out, spec, hf, gguf)
+	return tiny.WriteShape(*out, *shape, o)
 }

@@ -1,11 +1,7 @@
 package tiny
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -21,118 +17,101 @@ type AudioSpec struct {
 	Eps                         float32      // LayerNorm epsilon
 	DType                       tensor.DType // matrices and conv kernels; norms, biases, positions stay F32
 	Seed                        uint64
+	FastRand                    bool // counter-based parallel random streams (see Spec.FastRand)
 }
 
 // AudioShapes are named encoder specs.
 var AudioShapes = map[string]AudioSpec{
 	// the oracle's mmproj shape, paired with tiny-qwen2
 	"tiny-qwen2a": {NMel: 128, D: 32, Layers: 2, Heads: 4, FFN: 64, MaxPos: 1500, Eps: 1e-5, DType: tensor.F32, Seed: 11},
-	// Qwen2-Audio-7B's encoder (Whisper-large-v3), for benchmarks only
-	"whisper-large-v3": {NMel: 128, D: 1280, Layers: 32, Heads: 20, FFN: 5120, MaxPos: 1500, Eps: 1e-5, DType: tensor.F16, Seed: 12},
+	// Qwen2-Audio-7B's encoder (Whisper-large-v3)
+	"whisper-large-v3": {NMel: 128, D: 1280, Layers: 32, Heads: 20, FFN: 5120, MaxPos: 1500, Eps: 1e-5, DType: tensor.F16, Seed: 12, FastRand: true},
 }
 
-// audioTensor is one generated encoder tensor.
-type audioTensor struct {
-	hf, gguf  string
-	shape     []int // HF shape (GGUF conv biases are stored [D, 1])
-	ggufShape []int
-	kind      int // 0 matrix/kernel, 1 norm weight, 2 bias, 3 position table
+// Qwen2AudioSpec is a Qwen2-Audio model: a qwen2 text decoder and a
+// Whisper encoder whose pooled output is projected into the decoder's width.
+type Qwen2AudioSpec struct {
+	Text  Spec // Arch is "qwen2"
+	Audio AudioSpec
 }
 
-func (a AudioSpec) tensors(projDim int) []audioTensor {
+// Qwen2AudioShapes are the named Qwen2-Audio specs. "qwen2a-whisper-large-v3"
+// is Qwen2-Audio's encoder (Whisper-large-v3: 128 mels, 1280 wide, 32
+// layers, 20 heads, FFN 5120; 750 tokens per 30 s window) projecting into
+// a Qwen2-0.5B-shaped decoder, random F16 weights.
+var Qwen2AudioShapes = map[string]Qwen2AudioSpec{
+	"tiny-qwen2a":             {Text: Shapes["tiny-qwen2"], Audio: AudioShapes["tiny-qwen2a"]},
+	"qwen2a-whisper-large-v3": {Text: qwen05Text("qwen2", 31), Audio: AudioShapes["whisper-large-v3"]},
+}
+
+func (a AudioSpec) tensors(projDim int) []tensorSpec {
 	D := a.D
-	t := func(hf, gg string, kind int, shape ...int) audioTensor {
-		return audioTensor{hf: hf, gguf: gg, shape: shape, ggufShape: shape, kind: kind}
+	t := func(hf, gg string, kind int, shape ...int) tensorSpec {
+		return tensorSpec{hf: hf, gguf: gg, shape: shape, kind: kind}
 	}
-	ts := []audioTensor{
-		t("audio_tower.conv1.weight", "a.conv1d.1.weight", 0, D, a.NMel, 3),
-		t("audio_tower.conv1.bias", "a.conv1d.1.bias", 2, D),
-		t("audio_tower.conv2.weight", "a.conv1d.2.weight", 0, D, D, 3),
-		t("audio_tower.conv2.bias", "a.conv1d.2.bias", 2, D),
-		t("audio_tower.embed_positions.weight", "a.position_embd.weight", 3, a.MaxPos, D),
+	ts := []tensorSpec{
+		t("audio_tower.conv1.weight", "a.conv1d.1.weight", kMatrix, D, a.NMel, 3),
+		t("audio_tower.conv1.bias", "a.conv1d.1.bias", kBias, D),
+		t("audio_tower.conv2.weight", "a.conv1d.2.weight", kMatrix, D, D, 3),
+		t("audio_tower.conv2.bias", "a.conv1d.2.bias", kBias, D),
+		t("audio_tower.embed_positions.weight", "a.position_embd.weight", kWide, a.MaxPos, D),
 	}
-	ts[1].ggufShape, ts[3].ggufShape = []int{D, 1}, []int{D, 1}
+	ts[1].ggufShape, ts[3].ggufShape = []int{D, 1}, []int{D, 1} // GGUF conv biases are [D, 1]
 	for i := 0; i < a.Layers; i++ {
-		hf := func(n string) string { return fmt.Sprintf("audio_tower.layers.%d.%s", i, n) }
-		gg := func(n string) string { return fmt.Sprintf("a.blk.%d.%s", i, n) }
+		l := func(hf, gg string, kind int, shape ...int) tensorSpec {
+			return t(fmt.Sprintf("audio_tower.layers.%d.%s", i, hf), fmt.Sprintf("a.blk.%d.%s", i, gg), kind, shape...)
+		}
 		ts = append(ts,
-			t(hf("self_attn_layer_norm.weight"), gg("ln1.weight"), 1, D),
-			t(hf("self_attn_layer_norm.bias"), gg("ln1.bias"), 2, D),
-			t(hf("self_attn.q_proj.weight"), gg("attn_q.weight"), 0, D, D),
-			t(hf("self_attn.q_proj.bias"), gg("attn_q.bias"), 2, D),
-			t(hf("self_attn.k_proj.weight"), gg("attn_k.weight"), 0, D, D),
-			t(hf("self_attn.v_proj.weight"), gg("attn_v.weight"), 0, D, D),
-			t(hf("self_attn.v_proj.bias"), gg("attn_v.bias"), 2, D),
-			t(hf("self_attn.out_proj.weight"), gg("attn_out.weight"), 0, D, D),
-			t(hf("self_attn.out_proj.bias"), gg("attn_out.bias"), 2, D),
-			t(hf("final_layer_norm.weight"), gg("ln2.weight"), 1, D),
-			t(hf("final_layer_norm.bias"), gg("ln2.bias"), 2, D),
-			t(hf("fc1.weight"), gg("ffn_up.weight"), 0, a.FFN, D),
-			t(hf("fc1.bias"), gg("ffn_up.bias"), 2, a.FFN),
-			t(hf("fc2.weight"), gg("ffn_down.weight"), 0, D, a.FFN),
-			t(hf("fc2.bias"), gg("ffn_down.bias"), 2, D),
+			l("self_attn_layer_norm.weight", "ln1.weight", kNorm, D),
+			l("self_attn_layer_norm.bias", "ln1.bias", kBias, D),
+			l("self_attn.q_proj.weight", "attn_q.weight", kMatrix, D, D),
+			l("self_attn.q_proj.bias", "attn_q.bias", kBias, D),
+			l("self_attn.k_proj.weight", "attn_k.weight", kMatrix, D, D),
+			l("self_attn.v_proj.weight", "attn_v.weight", kMatrix, D, D),
+			l("self_attn.v_proj.bias", "attn_v.bias", kBias, D),
+			l("self_attn.out_proj.weight", "attn_out.weight", kMatrix, D, D),
+			l("self_attn.out_proj.bias", "attn_out.bias", kBias, D),
+			l("final_layer_norm.weight", "ln2.weight", kNorm, D),
+			l("final_layer_norm.bias", "ln2.bias", kBias, D),
+			l("fc1.weight", "ffn_up.weight", kMatrix, a.FFN, D),
+			l("fc1.bias", "ffn_up.bias", kBias, a.FFN),
+			l("fc2.weight", "ffn_down.weight", kMatrix, D, a.FFN),
+			l("fc2.bias", "ffn_down.bias", kBias, D),
 		)
 	}
 	return append(ts,
-		t("audio_tower.layer_norm.weight", "a.post_ln.weight", 1, D),
-		t("audio_tower.layer_norm.bias", "a.post_ln.bias", 2, D),
-		t("multi_modal_projector.linear.weight", "mm.a.fc.weight", 0, projDim, D),
-		t("multi_modal_projector.linear.bias", "mm.a.fc.bias", 2, projDim),
+		t("audio_tower.layer_norm.weight", "a.post_ln.weight", kNorm, D),
+		t("audio_tower.layer_norm.bias", "a.post_ln.bias", kBias, D),
+		t("multi_modal_projector.linear.weight", "mm.a.fc.weight", kMatrix, projDim, D),
+		t("multi_modal_projector.linear.bias", "mm.a.fc.bias", kBias, projDim),
 	)
 }
 
-// audioValues fills t: kernels uniform with std 1/√fan_in (fan_in = all
-// dims but the first), norms 1 ± 0.1, biases ± 0.1, positions ± 0.5.
-func audioValues(r *rand.Rand, t audioTensor) []float32 {
-	n, fan := 1, 1
-	for i, d := range t.shape {
-		n *= d
-		if i > 0 {
-			fan *= d
-		}
+func (a AudioSpec) validate(projDim int) error {
+	if a.NMel < 1 || a.D < 1 || a.Heads < 1 || a.D%a.Heads != 0 || a.Layers < 1 || a.FFN < 1 || a.MaxPos < 1 || projDim < 1 {
+		return fmt.Errorf("tiny: bad audio spec %+v (projection %d)", a, projDim)
 	}
-	a, off := 0.1, 0.0
-	switch t.kind {
-	case 0:
-		a = math.Sqrt(3 / float64(fan))
-	case 1:
-		off = 1
-	case 3:
-		a = 0.5
+	return nil
+}
+
+// generate draws the encoder and projector (into projDim) in both forms
+// from a's own stream.
+func (a AudioSpec) generate(projDim int, hf, gguf bool) (forms, error) {
+	if err := a.validate(projDim); err != nil {
+		return forms{}, err
 	}
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(off + (r.Float64()*2-1)*a)
-	}
-	return v
+	return generate(newGen(a.Seed, 0xa0d10, a.FastRand), a.tensors(projDim), a.DType, "", hf, gguf)
 }
 
 // AudioTensors generates the encoder and projector (into projDim) and
 // returns them under Hugging Face names (HF shapes) or, with gguf, under
 // llama.cpp's qwen2a names and shapes. Same seed, same values.
 func (a AudioSpec) AudioTensors(projDim int, gguf bool) ([]weights.TensorData, error) {
-	if a.NMel < 1 || a.D < 1 || a.Heads < 1 || a.D%a.Heads != 0 || a.Layers < 1 || a.FFN < 1 || a.MaxPos < 1 || projDim < 1 {
-		return nil, fmt.Errorf("tiny: bad audio spec %+v (projection %d)", a, projDim)
+	f, err := a.generate(projDim, !gguf, gguf)
+	if gguf {
+		return f.gguf, err
 	}
-	r := rand.New(rand.NewPCG(a.Seed, a.Seed^0xa0d10))
-	var out []weights.TensorData
-	for _, t := range a.tensors(projDim) {
-		vals := audioValues(r, t)
-		dt := tensor.F32
-		if t.kind == 0 {
-			dt = a.DType
-		}
-		name, shape := t.hf, t.shape
-		if gguf {
-			name, shape = t.gguf, t.ggufShape
-		}
-		td, err := weights.EncodeTensor(name, dt, shape, vals)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, td)
-	}
-	return out, nil
+	return f.hf, err
 }
 
 // AudioSource is AudioTensors as an in-memory weights.Source (for
@@ -173,32 +152,22 @@ func (m memSource) Close() error { return nil }
 
 // WriteMMProj writes a qwen2a mmproj GGUF of a projecting into projDim.
 func (a AudioSpec) WriteMMProj(path string, projDim int) error {
-	ts, err := a.AudioTensors(projDim, true)
+	f, err := a.generate(projDim, false, true)
 	if err != nil {
 		return err
 	}
-	w := weights.NewGGUFWriter()
-	for _, kv := range []struct {
-		k string
-		v any
-	}{
+	return a.writeMMProj(path, projDim, f.gguf)
+}
+
+func (a AudioSpec) writeMMProj(path string, projDim int, ts []weights.TensorData) error {
+	return writeGGUFFile(path, []kv{
 		{"general.architecture", "clip"}, {"general.name", "sightline-tiny-qwen2a"},
 		{"clip.has_vision_encoder", false}, {"clip.has_audio_encoder", true}, {"clip.projector_type", "qwen2a"},
 		{"clip.audio.num_mel_bins", uint32(a.NMel)}, {"clip.audio.embedding_length", uint32(a.D)},
 		{"clip.audio.feed_forward_length", uint32(a.FFN)}, {"clip.audio.block_count", uint32(a.Layers)},
 		{"clip.audio.attention.head_count", uint32(a.Heads)}, {"clip.audio.attention.layer_norm_epsilon", a.Eps},
 		{"clip.audio.projection_dim", uint32(projDim)},
-	} {
-		if err := w.Set(kv.k, kv.v); err != nil {
-			return fmt.Errorf("tiny: %s: %w", kv.k, err)
-		}
-	}
-	for _, t := range ts {
-		if err := w.AddTensor(t); err != nil {
-			return err
-		}
-	}
-	return w.WriteFile(path)
+	}, ts)
 }
 
 // WriteQwen2Audio writes one Qwen2-Audio model (text decoder s, which must
@@ -210,50 +179,44 @@ func (a AudioSpec) WriteMMProj(path string, projDim int) error {
 //	dir/model.gguf   the text decoder (as Write makes it)
 //	dir/mmproj.gguf  the qwen2a projector
 func WriteQwen2Audio(dir string, s Spec, a AudioSpec) error {
+	return WriteQwen2AudioForms(dir, Qwen2AudioSpec{Text: s, Audio: a}, true, true)
+}
+
+// WriteQwen2AudioForms is WriteQwen2Audio writing the HF directory only if
+// hf and the GGUF pair only if gguf.
+func WriteQwen2AudioForms(dir string, q Qwen2AudioSpec, hf, gguf bool) error {
+	s, a := q.Text, q.Audio
 	if s.Arch != "qwen2" {
 		return fmt.Errorf("tiny: Qwen2-Audio needs a qwen2 text decoder, not %q", s.Arch)
 	}
-	if err := Write(dir, s, false, true); err != nil {
-		return err
-	}
-	if err := a.WriteMMProj(filepath.Join(dir, "mmproj.gguf"), s.Hidden); err != nil {
+	if err := s.validate(); err != nil {
 		return err
 	}
 	voc, err := NewVocab(s.Vocab)
 	if err != nil {
 		return err
 	}
-	// The text weights again, in Write's order and random stream, under the
-	// multimodal checkpoint's names.
-	r := rand.New(rand.NewPCG(s.Seed, s.Seed^0x5eed))
-	var ts []weights.TensorData
-	for _, t := range s.tensors(len(voc.Tokens)) {
-		vals := values(r, t)
-		dt := s.DType
-		if t.kind != 0 || dt == tensor.Q8_0 {
-			dt = tensor.F32
-		}
-		name := "language_model." + t.hf
-		td, err := weights.EncodeTensor(name, dt, t.shape, vals)
-		if err != nil {
-			return err
-		}
-		ts = append(ts, td)
-	}
-	at, err := a.AudioTensors(s.Hidden, false)
+	text, err := generate(s.textGen(), s.tensors(len(voc.Tokens)), s.DType, "language_model.", hf, gguf)
 	if err != nil {
 		return err
 	}
-	ts = append(ts, at...)
-	hf := filepath.Join(dir, "hf")
-	if err := os.MkdirAll(hf, 0o755); err != nil {
+	audio, err := a.generate(s.Hidden, hf, gguf)
+	if err != nil {
 		return err
 	}
-	text := map[string]any{
-		"model_type": "qwen2", "vocab_size": len(voc.Tokens), "hidden_size": s.Hidden, "intermediate_size": s.FFN,
-		"num_hidden_layers": s.Layers, "num_attention_heads": s.Heads, "num_key_value_heads": s.KVHeads,
-		"rms_norm_eps": s.Eps, "rope_theta": s.Theta, "max_position_embeddings": s.MaxPos,
-		"tie_word_embeddings": s.Tied, "eos_token_id": voc.EOS,
+	if err := mkdir(dir); err != nil {
+		return err
+	}
+	if gguf {
+		if err := s.writeGGUF(filepath.Join(dir, "model.gguf"), voc, text.gguf); err != nil {
+			return err
+		}
+		if err := a.writeMMProj(filepath.Join(dir, "mmproj.gguf"), s.Hidden, audio.gguf); err != nil {
+			return err
+		}
+	}
+	if !hf {
+		return nil
 	}
 	cfg := map[string]any{
 		"architectures": []string{"Qwen2AudioForConditionalGeneration"}, "model_type": "qwen2_audio",
@@ -263,7 +226,7 @@ func WriteQwen2Audio(dir string, s Spec, a AudioSpec) error {
 			"encoder_attention_heads": a.Heads, "encoder_ffn_dim": a.FFN, "max_source_positions": a.MaxPos,
 			"activation_function": "gelu", "scale_embedding": false,
 		},
-		"text_config": text,
+		"text_config": s.hfConfig(voc),
 	}
 	pre := map[string]any{
 		"feature_extractor_type": "WhisperFeatureExtractor", "processor_class": "Qwen2AudioProcessor",
@@ -272,28 +235,8 @@ func WriteQwen2Audio(dir string, s Spec, a AudioSpec) error {
 		"return_attention_mask": true, "dither": 0.0,
 	}
 	gen := map[string]any{"eos_token_id": []int32{voc.EOS, voc.PAD}}
-	tj, err := voc.TokenizerJSON()
-	if err != nil {
-		return err
-	}
-	tc, err := voc.TokenizerConfigJSON()
-	if err != nil {
-		return err
-	}
-	files := map[string][]byte{"tokenizer.json": tj, "tokenizer_config.json": tc}
-	for name, v := range map[string]any{"config.json": cfg, "preprocessor_config.json": pre, "generation_config.json": gen} {
-		b, err := json.MarshalIndent(v, "", " ")
-		if err != nil {
-			return err
-		}
-		files[name] = b
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(hf, name), b, 0o644); err != nil {
-			return err
-		}
-	}
-	return weights.WriteSafetensors(filepath.Join(hf, "model.safetensors"), ts, map[string]string{"format": "pt"})
+	return writeHFDir(filepath.Join(dir, "hf"), voc, map[string]any{"config.json": cfg, "preprocessor_config.json": pre, "generation_config.json": gen},
+		append(text.hf, audio.hf...))
 }
 
 // ChatAudioPrompt is a one-turn ChatML prompt asking about one clip, with

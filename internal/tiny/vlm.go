@@ -1,11 +1,7 @@
 package tiny
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 
 	"github.com/sightline/sightline/llm/tensor"
@@ -17,6 +13,10 @@ type VisionSpec struct {
 	Hidden, Heads, FFN, Layers int
 	Patch, Merge, Temporal     int
 	ImageSize                  int // mmproj clip.vision.image_size (any multiple of Patch·Merge works)
+	// MinPixels, MaxPixels go to the HF preprocessor_config.json (0: 4 and
+	// 1024 merged tokens' worth). The GGUF form gets llama.cpp's fixed
+	// bounds (8 to 4096 tokens).
+	MinPixels, MaxPixels int
 }
 
 // VLMSpec is a Qwen2-VL-style model: a qwen2vl text decoder with M-RoPE and
@@ -28,6 +28,12 @@ type VLMSpec struct {
 }
 
 // VLMShapes are the named VLM specs cmd/mktiny and the tests offer.
+//
+// "qwen2vl-2b" is Qwen2-VL-2B's vision tower (32 layers, 1280 wide, 16
+// heads, FFN 5120, patch 14, temporal 2, merge 2, min/max pixels 3136 and
+// 12845056) with the merger projecting into a Qwen2-0.5B-shaped qwen2vl
+// decoder (M-RoPE sections 8, 12, 12 for its head_dim 64; Qwen2-VL's
+// 16, 24, 24 are for head_dim 128), random F16 weights.
 var VLMShapes = map[string]VLMSpec{
 	"tiny-qwen2vl": {
 		Text: Spec{Arch: "qwen2vl", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 160, Theta: 1e6, Eps: 1e-6,
@@ -35,33 +41,21 @@ var VLMShapes = map[string]VLMSpec{
 		Sections: []int{2, 3, 3},
 		Vision:   VisionSpec{Hidden: 32, Heads: 4, FFN: 64, Layers: 2, Patch: 14, Merge: 2, Temporal: 2, ImageSize: 112},
 	},
-}
-
-// vlmTensor is one vision tensor: its HF values and how GGUF stores them.
-type vlmTensor struct {
-	hf    string
-	shape []int
-	vals  []float32
-	norm  bool // norms and biases stay F32
-}
-
-// uniform fills n values uniform in [−a, a] (+1 for norm weights).
-func uniform(r *rand.Rand, n int, a float64, one bool) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		x := (r.Float64()*2 - 1) * a
-		if one {
-			x++
-		}
-		v[i] = float32(x)
-	}
-	return v
+	"qwen2vl-2b": {
+		Text:     qwen05Text("qwen2vl", 21),
+		Sections: []int{8, 12, 12},
+		Vision: VisionSpec{Hidden: 1280, Heads: 16, FFN: 5120, Layers: 32, Patch: 14, Merge: 2, Temporal: 2, ImageSize: 560,
+			MinPixels: 3136, MaxPixels: 12845056},
+	},
 }
 
 func (s VLMSpec) validate() error {
 	t, v := s.Text, s.Vision
-	if t.Arch != "qwen2vl" || t.Heads <= 0 || t.Hidden%t.Heads != 0 {
-		return fmt.Errorf("tiny: VLM text arch %q hidden %d heads %d", t.Arch, t.Hidden, t.Heads)
+	if t.Arch != "qwen2vl" {
+		return fmt.Errorf("tiny: VLM text arch %q (want qwen2vl)", t.Arch)
+	}
+	if err := t.validate(); err != nil {
+		return err
 	}
 	sum := 0
 	for _, x := range s.Sections {
@@ -71,123 +65,61 @@ func (s VLMSpec) validate() error {
 		return fmt.Errorf("tiny: M-RoPE sections %v must be 3 summing to %d", s.Sections, t.Hidden/t.Heads/2)
 	}
 	if v.Heads <= 0 || v.Hidden%v.Heads != 0 || (v.Hidden/v.Heads)%4 != 0 || v.Patch <= 0 || v.Merge <= 0 || v.Temporal <= 0 ||
-		v.ImageSize%(v.Patch*v.Merge) != 0 {
+		v.Layers <= 0 || v.FFN <= 0 || v.ImageSize%(v.Patch*v.Merge) != 0 || v.MinPixels < 0 || v.MaxPixels < 0 {
 		return fmt.Errorf("tiny: vision spec %+v", v)
 	}
 	return nil
 }
 
-// visionTensors generates the tower's weights in Hugging Face layout.
-func (s VLMSpec) visionTensors(r *rand.Rand) []vlmTensor {
+// visionTensors lists the tower's weights in Hugging Face layout and how
+// llama.cpp's converter stores them: per-frame patch kernels, separate
+// q/k/v, clip.cpp names.
+func (s VLMSpec) visionTensors() []tensorSpec {
 	v := s.Vision
 	D, P, T, M := v.Hidden, v.Patch, v.Temporal, v.Merge
-	mat := func(name string, out, in int) vlmTensor {
-		return vlmTensor{hf: name, shape: []int{out, in}, vals: uniform(r, out*in, math.Sqrt(3/float64(in)), false)}
+	t := func(hf, gg string, kind int, shape ...int) tensorSpec {
+		return tensorSpec{hf: hf, gguf: gg, shape: shape, kind: kind}
 	}
-	vec := func(name string, n int, one bool) vlmTensor {
-		return vlmTensor{hf: name, shape: []int{n}, vals: uniform(r, n, 0.1, one), norm: true}
-	}
-	cols := 3 * T * P * P
-	ts := []vlmTensor{{hf: "visual.patch_embed.proj.weight", shape: []int{D, 3, T, P, P},
-		vals: uniform(r, D*cols, math.Sqrt(3/float64(cols)), false)}}
+	patch := t("visual.patch_embed.proj.weight", "v.patch_embd.weight", kMatrix, D, 3, T, P, P)
+	patch.frames = T
+	ts := []tensorSpec{patch}
 	for i := 0; i < v.Layers; i++ {
-		b := func(n string) string { return fmt.Sprintf("visual.blocks.%d.%s", i, n) }
+		b := func(hf, gg string, kind int, shape ...int) tensorSpec {
+			return t(fmt.Sprintf("visual.blocks.%d.%s", i, hf), fmt.Sprintf("v.blk.%d.%s", i, gg), kind, shape...)
+		}
+		split := func(ts tensorSpec, suffix string) tensorSpec {
+			for _, n := range []string{"attn_q", "attn_k", "attn_v"} {
+				ts.split = append(ts.split, fmt.Sprintf("v.blk.%d.%s%s", i, n, suffix))
+			}
+			return ts
+		}
 		ts = append(ts,
-			vec(b("norm1.weight"), D, true), vec(b("norm1.bias"), D, false),
-			mat(b("attn.qkv.weight"), 3*D, D), vec(b("attn.qkv.bias"), 3*D, false),
-			mat(b("attn.proj.weight"), D, D), vec(b("attn.proj.bias"), D, false),
-			vec(b("norm2.weight"), D, true), vec(b("norm2.bias"), D, false),
-			mat(b("mlp.fc1.weight"), v.FFN, D), vec(b("mlp.fc1.bias"), v.FFN, false),
-			mat(b("mlp.fc2.weight"), D, v.FFN), vec(b("mlp.fc2.bias"), D, false))
+			b("norm1.weight", "ln1.weight", kNorm, D), b("norm1.bias", "ln1.bias", kBias, D),
+			split(b("attn.qkv.weight", "attn_qkv.weight", kMatrix, 3*D, D), ".weight"),
+			split(b("attn.qkv.bias", "attn_qkv.bias", kBias, 3*D), ".bias"),
+			b("attn.proj.weight", "attn_out.weight", kMatrix, D, D), b("attn.proj.bias", "attn_out.bias", kBias, D),
+			b("norm2.weight", "ln2.weight", kNorm, D), b("norm2.bias", "ln2.bias", kBias, D),
+			b("mlp.fc1.weight", "ffn_up.weight", kMatrix, v.FFN, D), b("mlp.fc1.bias", "ffn_up.bias", kBias, v.FFN),
+			b("mlp.fc2.weight", "ffn_down.weight", kMatrix, D, v.FFN), b("mlp.fc2.bias", "ffn_down.bias", kBias, D))
 	}
-	ts = append(ts,
-		vec("visual.merger.ln_q.weight", D, true), vec("visual.merger.ln_q.bias", D, false),
-		mat("visual.merger.mlp.0.weight", D*M*M, D*M*M), vec("visual.merger.mlp.0.bias", D*M*M, false),
-		mat("visual.merger.mlp.2.weight", s.Text.Hidden, D*M*M), vec("visual.merger.mlp.2.bias", s.Text.Hidden, false))
-	return ts
+	return append(ts,
+		t("visual.merger.ln_q.weight", "v.post_ln.weight", kNorm, D), t("visual.merger.ln_q.bias", "v.post_ln.bias", kBias, D),
+		t("visual.merger.mlp.0.weight", "mm.0.weight", kMatrix, D*M*M, D*M*M), t("visual.merger.mlp.0.bias", "mm.0.bias", kBias, D*M*M),
+		t("visual.merger.mlp.2.weight", "mm.2.weight", kMatrix, s.Text.Hidden, D*M*M), t("visual.merger.mlp.2.bias", "mm.2.bias", kBias, s.Text.Hidden))
 }
 
-// ggufVision renames and splits HF vision tensors the way llama.cpp's
-// converter does: per-frame patch kernels, separate q/k/v, clip.cpp names.
-func ggufVision(ts []vlmTensor, v VisionSpec) []vlmTensor {
-	var out []vlmTensor
-	D, P, T := v.Hidden, v.Patch, v.Temporal
-	for _, t := range ts {
-		var blk int
-		var rest string
-		switch {
-		case t.hf == "visual.patch_embed.proj.weight":
-			for f := 0; f < T; f++ {
-				vals := make([]float32, D*3*P*P)
-				for d := 0; d < D; d++ {
-					for c := 0; c < 3; c++ {
-						src := ((d*3+c)*T + f) * P * P
-						copy(vals[(d*3+c)*P*P:], t.vals[src:src+P*P])
-					}
-				}
-				name := "v.patch_embd.weight"
-				if f > 0 {
-					name = fmt.Sprintf("v.patch_embd.weight.%d", f)
-				}
-				out = append(out, vlmTensor{hf: name, shape: []int{D, 3, P, P}, vals: vals})
-			}
-		case sscan(t.hf, &blk, &rest):
-			g := func(n string) string { return fmt.Sprintf("v.blk.%d.%s", blk, n) }
-			names := map[string]string{"norm1.weight": "ln1.weight", "norm1.bias": "ln1.bias", "norm2.weight": "ln2.weight",
-				"norm2.bias": "ln2.bias", "attn.proj.weight": "attn_out.weight", "attn.proj.bias": "attn_out.bias",
-				"mlp.fc1.weight": "ffn_up.weight", "mlp.fc1.bias": "ffn_up.bias", "mlp.fc2.weight": "ffn_down.weight", "mlp.fc2.bias": "ffn_down.bias"}
-			if n, ok := names[rest]; ok {
-				out = append(out, vlmTensor{hf: g(n), shape: t.shape, vals: t.vals, norm: t.norm})
-				continue
-			}
-			per := len(t.vals) / 3
-			for j, qkv := range []string{"attn_q", "attn_k", "attn_v"} {
-				suffix, shape := ".weight", []int{D, D}
-				if rest == "attn.qkv.bias" {
-					suffix, shape = ".bias", []int{D}
-				}
-				out = append(out, vlmTensor{hf: g(qkv + suffix), shape: shape, vals: t.vals[j*per : (j+1)*per], norm: t.norm})
-			}
-		default:
-			names := map[string]string{"visual.merger.ln_q.weight": "v.post_ln.weight", "visual.merger.ln_q.bias": "v.post_ln.bias",
-				"visual.merger.mlp.0.weight": "mm.0.weight", "visual.merger.mlp.0.bias": "mm.0.bias",
-				"visual.merger.mlp.2.weight": "mm.2.weight", "visual.merger.mlp.2.bias": "mm.2.bias"}
-			out = append(out, vlmTensor{hf: names[t.hf], shape: t.shape, vals: t.vals, norm: t.norm})
-		}
+// towerDType is the dtype of a vision tower written with a text dtype (F32 for Q8_0).
+func towerDType(dt tensor.DType) tensor.DType {
+	if dt == tensor.Q8_0 {
+		return tensor.F32
 	}
-	return out
-}
-
-// sscan parses "visual.blocks.N.rest".
-func sscan(name string, blk *int, rest *string) bool {
-	var tail string
-	if _, err := fmt.Sscanf(name, "visual.blocks.%d.%s", blk, &tail); err != nil {
-		return false
-	}
-	*rest = tail
-	return true
-}
-
-func encodeAll(ts []vlmTensor, dt tensor.DType) ([]weights.TensorData, error) {
-	var out []weights.TensorData
-	for _, t := range ts {
-		d := dt
-		if t.norm || d == tensor.Q8_0 {
-			d = tensor.F32
-		}
-		td, err := weights.EncodeTensor(t.hf, d, t.shape, t.vals)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, td)
-	}
-	return out, nil
+	return dt
 }
 
 // WriteVLM generates s into dir: dir/hf/ (a Qwen2VLForConditionalGeneration
-// directory, unless !hf) and dir/model.gguf + dir/mmproj.gguf (unless
-// !gguf), all holding the same weights. Vision matrices use s.Text.DType
-// (F32 when it is Q8_0).
+// directory, if hf) and dir/model.gguf + dir/mmproj.gguf (if gguf), all
+// holding the same weights. Vision matrices use s.Text.DType (F32 when it
+// is Q8_0).
 func WriteVLM(dir string, s VLMSpec, hf, gguf bool) error {
 	if err := s.validate(); err != nil {
 		return err
@@ -196,148 +128,64 @@ func WriteVLM(dir string, s VLMSpec, hf, gguf bool) error {
 	if err != nil {
 		return err
 	}
-	vocab := len(voc.Tokens)
-	r := rand.New(rand.NewPCG(s.Text.Seed, s.Text.Seed^0x5eed))
-	var hfT, ggT []weights.TensorData
-	for _, t := range s.Text.tensors(vocab) {
-		vals := values(r, t)
-		dt := s.Text.DType
-		if t.kind != 0 {
-			dt = tensor.F32
-		}
-		hdt := dt
-		if hdt == tensor.Q8_0 {
-			hdt = tensor.F32
-		}
-		td, err := weights.EncodeTensor(t.hf, hdt, t.shape, vals)
-		if err != nil {
-			return err
-		}
-		hfT = append(hfT, td)
-		if td, err = weights.EncodeTensor(t.gguf, dt, t.shape, vals); err != nil {
-			return err
-		}
-		ggT = append(ggT, td)
-	}
-	vis := s.visionTensors(r)
-	vdt := s.Text.DType
-	hv, err := encodeAll(vis, vdt)
+	g := s.Text.textGen()
+	text, err := generate(g, s.Text.tensors(len(voc.Tokens)), s.Text.DType, "", hf, gguf)
 	if err != nil {
 		return err
 	}
-	gv, err := encodeAll(ggufVision(vis, s.Vision), vdt)
+	vis, err := generate(g, s.visionTensors(), towerDType(s.Text.DType), "", hf, gguf)
 	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	if hf {
-		if err := s.writeVLMHF(filepath.Join(dir, "hf"), voc, append(hfT, hv...)); err != nil {
+		if err := writeHFDir(filepath.Join(dir, "hf"), voc, s.hfJSON(voc), append(text.hf, vis.hf...)); err != nil {
 			return err
 		}
 	}
 	if !gguf {
-		return nil
+		return mkdir(dir)
 	}
-	if err := s.writeVLMText(filepath.Join(dir, "model.gguf"), voc, ggT); err != nil {
+	sec := []int32{int32(s.Sections[0]), int32(s.Sections[1]), int32(s.Sections[2]), 0}
+	if err := s.Text.writeGGUF(filepath.Join(dir, "model.gguf"), voc, text.gguf, kv{"qwen2vl.rope.dimension_sections", sec}); err != nil {
 		return err
 	}
-	return s.writeMMProj(filepath.Join(dir, "mmproj.gguf"), gv)
+	return s.writeMMProj(filepath.Join(dir, "mmproj.gguf"), vis.gguf)
 }
 
 var clipMean, clipStd = []float32{0.48145466, 0.4578275, 0.40821073}, []float32{0.26862954, 0.26130258, 0.27577711}
 
-func (s VLMSpec) writeVLMHF(dir string, voc *Vocab, ts []weights.TensorData) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
+func (s VLMSpec) hfJSON(voc *Vocab) map[string]any {
 	t, v := s.Text, s.Vision
-	cfg := map[string]any{
-		"architectures": []string{"Qwen2VLForConditionalGeneration"}, "model_type": "qwen2_vl", "vocab_size": len(voc.Tokens),
-		"hidden_size": t.Hidden, "intermediate_size": t.FFN, "num_hidden_layers": t.Layers,
-		"num_attention_heads": t.Heads, "num_key_value_heads": t.KVHeads, "rms_norm_eps": t.Eps,
-		"rope_theta": t.Theta, "max_position_embeddings": t.MaxPos, "tie_word_embeddings": t.Tied,
-		"rope_scaling": map[string]any{"type": "mrope", "mrope_section": s.Sections},
-		"eos_token_id": voc.EOS, "torch_dtype": "float32",
+	cfg := t.hfConfig(voc)
+	for k, val := range map[string]any{
+		"architectures": []string{"Qwen2VLForConditionalGeneration"}, "model_type": "qwen2_vl", "torch_dtype": "float32",
+		"rope_scaling":          map[string]any{"type": "mrope", "mrope_section": s.Sections},
 		"vision_start_token_id": voc.Special["<|vision_start|>"], "vision_end_token_id": voc.Special["<|vision_end|>"],
 		"image_token_id": voc.Special["<|image_pad|>"],
 		"vision_config": map[string]any{"depth": v.Layers, "embed_dim": v.Hidden, "hidden_size": t.Hidden,
 			"mlp_ratio": float64(v.FFN) / float64(v.Hidden), "num_heads": v.Heads, "in_chans": 3, "patch_size": v.Patch,
 			"spatial_merge_size": v.Merge, "temporal_patch_size": v.Temporal, "hidden_act": "quick_gelu"},
+	} {
+		cfg[k] = val
 	}
 	f := v.Patch * v.Merge
-	pre := map[string]any{"min_pixels": 4 * f * f, "max_pixels": 1024 * f * f, "patch_size": v.Patch,
+	lo, hi := v.MinPixels, v.MaxPixels
+	if lo == 0 {
+		lo = 4 * f * f
+	}
+	if hi == 0 {
+		hi = 1024 * f * f
+	}
+	pre := map[string]any{"min_pixels": lo, "max_pixels": hi, "patch_size": v.Patch,
 		"temporal_patch_size": v.Temporal, "merge_size": v.Merge, "image_mean": clipMean, "image_std": clipStd,
 		"resample": 3, "image_processor_type": "Qwen2VLImageProcessor", "processor_class": "Qwen2VLProcessor"}
 	gen := map[string]any{"eos_token_id": []int32{voc.EOS, voc.PAD}}
-	tj, err := voc.TokenizerJSON()
-	if err != nil {
-		return err
-	}
-	tc, err := voc.TokenizerConfigJSON()
-	if err != nil {
-		return err
-	}
-	for name, val := range map[string]any{"config.json": cfg, "generation_config.json": gen, "preprocessor_config.json": pre} {
-		b, err := json.MarshalIndent(val, "", " ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			return err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), tc, 0o644); err != nil {
-		return err
-	}
-	return weights.WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"})
-}
-
-func (s VLMSpec) writeVLMText(path string, voc *Vocab, ts []weights.TensorData) error {
-	w := weights.NewGGUFWriter()
-	t := s.Text
-	a := "qwen2vl"
-	sec := append(append([]int32{}, int32(s.Sections[0]), int32(s.Sections[1]), int32(s.Sections[2])), 0)
-	set := []struct {
-		k string
-		v any
-	}{
-		{"general.architecture", a}, {"general.name", "sightline-tiny-qwen2vl"},
-		{a + ".context_length", uint32(t.MaxPos)}, {a + ".embedding_length", uint32(t.Hidden)},
-		{a + ".block_count", uint32(t.Layers)}, {a + ".feed_forward_length", uint32(t.FFN)},
-		{a + ".attention.head_count", uint32(t.Heads)}, {a + ".attention.head_count_kv", uint32(t.KVHeads)},
-		{a + ".rope.freq_base", t.Theta}, {a + ".attention.layer_norm_rms_epsilon", t.Eps},
-		{a + ".rope.dimension_sections", sec},
-		{"tokenizer.ggml.model", "gpt2"}, {"tokenizer.ggml.pre", "qwen2"},
-		{"tokenizer.ggml.tokens", voc.Tokens}, {"tokenizer.ggml.token_type", voc.Types},
-		{"tokenizer.ggml.merges", voc.Merges}, {"tokenizer.ggml.eos_token_id", uint32(voc.EOS)},
-		{"tokenizer.ggml.padding_token_id", uint32(voc.PAD)}, {"tokenizer.ggml.add_bos_token", false},
-		{"tokenizer.chat_template", chatML},
-	}
-	for _, kv := range set {
-		if err := w.Set(kv.k, kv.v); err != nil {
-			return fmt.Errorf("tiny: %s: %w", kv.k, err)
-		}
-	}
-	for _, td := range ts {
-		if err := w.AddTensor(td); err != nil {
-			return err
-		}
-	}
-	return w.WriteFile(path)
+	return map[string]any{"config.json": cfg, "generation_config.json": gen, "preprocessor_config.json": pre}
 }
 
 func (s VLMSpec) writeMMProj(path string, ts []weights.TensorData) error {
-	w := weights.NewGGUFWriter()
 	v := s.Vision
-	set := []struct {
-		k string
-		v any
-	}{
+	return writeGGUFFile(path, []kv{
 		{"general.architecture", "clip"}, {"general.name", "sightline-tiny-qwen2vl-mmproj"},
 		{"clip.has_vision_encoder", true}, {"clip.has_audio_encoder", false},
 		{"clip.projector_type", "qwen2vl_merger"},
@@ -347,16 +195,5 @@ func (s VLMSpec) writeMMProj(path string, ts []weights.TensorData) error {
 		{"clip.vision.attention.layer_norm_epsilon", float32(1e-6)}, {"clip.vision.projection_dim", uint32(s.Text.Hidden)},
 		{"clip.vision.image_mean", clipMean}, {"clip.vision.image_std", clipStd},
 		{"clip.vision.spatial_merge_size", uint32(v.Merge)},
-	}
-	for _, kv := range set {
-		if err := w.Set(kv.k, kv.v); err != nil {
-			return fmt.Errorf("tiny: %s: %w", kv.k, err)
-		}
-	}
-	for _, td := range ts {
-		if err := w.AddTensor(td); err != nil {
-			return err
-		}
-	}
-	return w.WriteFile(path)
+	}, ts)
 }
