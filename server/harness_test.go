@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,16 +17,13 @@ import (
 
 	"github.com/sightline/sightline/internal/defaultmodel"
 	"github.com/sightline/sightline/internal/tiny"
+	"github.com/sightline/sightline/launch"
 	"github.com/sightline/sightline/llm/engine"
 	"github.com/sightline/sightline/llm/kvcache"
-	"github.com/sightline/sightline/llm/model"
 	_ "github.com/sightline/sightline/llm/model/llama"
-	"github.com/sightline/sightline/llm/prefix"
 	"github.com/sightline/sightline/llm/tensor"
 	"github.com/sightline/sightline/llm/tensor/ref"
 	"github.com/sightline/sightline/llm/tokenizer"
-	"github.com/sightline/sightline/media"
-	"github.com/sightline/sightline/server/chat"
 )
 
 var (
@@ -73,78 +71,32 @@ func start(t testing.TB, o opts) *testServer {
 	if o.path == "" {
 		o.path = tinyDir
 	}
-	be := newBackend()
-	m, err := model.Load(o.path, be)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok *tokenizer.Tokenizer
-	if m.GGUF != nil {
-		v, err := tokenizer.VocabFromGGUF(m.GGUF)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err = tokenizer.FromGGUF(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-	} else if tok, err = tokenizer.Load(o.path); err != nil {
-		t.Fatal(err)
-	}
 	if o.pages == 0 {
 		o.pages = 256
 	}
-	kv, err := kvcache.New(be, m.Config().KVSpec(4, o.pages))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pc prefix.Cache
-	if o.cfg.DisableRadixCache {
-		pc, _ = prefix.NewNone(4)
-	} else {
-		pc, _ = prefix.NewRadix(4)
-	}
-	eng, err := engine.New(m, kv, pc, engine.TokenizerText(tok), nil, engine.Config{PageSize: 4, StepTokens: 64,
-		ContextLen: 512, EOS: append(m.Config().EOS, tok.EOS()...), Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { eng.Run(ctx); close(done) }()
-	var tmpl *chat.Template
-	var src string
-	if !o.noTmpl {
-		if src = tok.ChatTemplate(); src != "" {
-			if tmpl, err = chat.Parse(src); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	loader, err := media.New(media.Config{Limits: media.DefaultLimits()})
+	be := newBackend()
+	rt, err := launch.Open(context.Background(), launch.Config{ModelPath: o.path, Backend: be, TextOnly: true,
+		PageSize: 4, ChunkedPrefill: 64, ContextLength: 512, MaxTotalTokens: 4 * o.pages, Seed: 1,
+		DisableRadix: o.cfg.DisableRadixCache, NoChatTemplate: o.noTmpl, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := o.cfg
-	cfg.ModelPath, cfg.Vocab, cfg.Hidden = o.path, m.Config().Vocab, m.Config().Hidden
 	if cfg.ServedModelName == "" {
 		cfg.ServedModelName = "tiny"
 	}
-	cfg.Generation = m.Config().Generation
-	gr, err := NewGrammars(tok, m.Config().Vocab)
+	srv, err := FromRuntime(cfg, rt)
 	if err != nil {
+		rt.Close()
 		t.Fatal(err)
 	}
-	srv := New(cfg, Deps{Engine: eng, Tokenizer: tok, Template: tmpl, TemplateSource: src, Media: loader, Grammar: gr})
 	srv.SetReady()
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
-		cancel()
-		<-done
-		m.Close()
+		rt.Close()
 	})
-	return &testServer{Server: hs, srv: srv, eng: eng, kv: kv, tok: tok}
+	return &testServer{Server: hs, srv: srv, eng: rt.Engine, kv: rt.KV, tok: rt.Tokenizer}
 }
 
 // post sends a JSON body and returns status and body.

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/sightline/sightline/encoders"
+	"github.com/sightline/sightline/launch"
 	"github.com/sightline/sightline/llm/engine"
 	"github.com/sightline/sightline/llm/sample"
 	"github.com/sightline/sightline/llm/tokenizer"
@@ -65,6 +66,10 @@ type Config struct {
 	// MediaLimits is --limit-mm-data-per-request: items per request by
 	// modality ("image", "audio", "video"); absent keys are unlimited.
 	MediaLimits map[string]int
+
+	// GrammarBackend is --grammar-backend: "none" refuses constrained
+	// decoding; anything else uses the built-in engine (FromRuntime).
+	GrammarBackend string
 
 	MaxBodyBytes  int64         // request body limit (default 64 MiB)
 	MaxBatch      int           // prompts × n per request (default 256)
@@ -147,6 +152,28 @@ func New(cfg Config, d Deps) *Server {
 	s.tmplStructured = structuredRE.MatchString(d.TemplateSource)
 	s.metrics = newMetrics(cfg.ServedModelName, d.Engine, d.EmbCache)
 	return s
+}
+
+// FromRuntime builds the server of an opened runtime: the model's
+// vocabulary, hidden size, generation defaults and name fill cfg's model
+// fields, and the runtime's engine, tokenizer, template, media loader,
+// processor and embedding cache become the server's collaborators.
+func FromRuntime(cfg Config, rt *launch.Runtime) (*Server, error) {
+	mc := rt.Model.Config()
+	cfg.ModelPath, cfg.Vocab, cfg.Hidden, cfg.Generation = rt.Path, mc.Vocab, mc.Hidden, mc.Generation
+	if cfg.ServedModelName == "" {
+		cfg.ServedModelName = rt.Name
+	}
+	d := Deps{Engine: rt.Engine, Tokenizer: rt.Tokenizer, Template: rt.Template, TemplateSource: rt.TemplateSource,
+		Media: rt.Media, Processor: rt.Processor, Images: rt.Images, Audio: rt.Audio, EmbCache: rt.Embeddings}
+	if cfg.GrammarBackend != "none" {
+		g, err := NewGrammars(rt.Tokenizer, mc.Vocab)
+		if err != nil {
+			return nil, err
+		}
+		d.Grammar = g
+	}
+	return New(cfg, d), nil
 }
 
 // SetReady marks warm-up done: /health answers 200 from now on.

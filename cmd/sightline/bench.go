@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sightline/sightline/launch"
 	"github.com/sightline/sightline/llm/input"
 	"github.com/sightline/sightline/llm/kvcache"
 	"github.com/sightline/sightline/llm/model"
@@ -50,6 +51,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("need --model and positive --prompt-tokens, --gen-tokens, --reps")
 	}
 	var base [2]float64
+	var err error
 	if *baseline != "" {
 		if _, err := fmt.Sscanf(*baseline, "%g,%g", &base[0], &base[1]); err != nil {
 			return usagef("--baseline wants pp,tg (two numbers)")
@@ -66,19 +68,22 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer pprof.StopCPUProfile()
 	}
-	be, err := c.open()
+	lc := launch.Config{ModelPath: *path, BackendName: c.backend, Threads: c.threads, CPULevel: c.level, TextOnly: true,
+		MaxRunning: 1, MaxTotalTokens: 16, Seed: 1}
+	if *conc != "" {
+		if lc.MaxRunning, lc.MaxTotalTokens, err = serveBenchSize(*conc, *nGen, *cachedPrompt); err != nil {
+			return err
+		}
+	}
+	rt, err := launch.Open(ctx, lc)
 	if err != nil {
 		return err
 	}
-	defer be.Close()
-	m, err := model.Load(*path, be)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
+	defer rt.Close()
+	be, m := rt.Backend, rt.Model
 	cfg := m.Config()
 	if *conc != "" {
-		return serveBench(ctx, stdout, be, m, *conc, *nGen, *cachedPrompt)
+		return serveBench(ctx, stdout, rt, *conc, *nGen, *cachedPrompt)
 	}
 	kv, err := kvcache.New(be, cfg.KVSpec(16, (*nPrompt+*nGen)/16+2))
 	if err != nil {

@@ -5,51 +5,53 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sightline/sightline/launch"
 	"github.com/sightline/sightline/llm/engine"
 	"github.com/sightline/sightline/llm/input"
-	"github.com/sightline/sightline/llm/kvcache"
-	"github.com/sightline/sightline/llm/model"
-	"github.com/sightline/sightline/llm/prefix"
 	"github.com/sightline/sightline/llm/sample"
-	"github.com/sightline/sightline/llm/tensor"
 )
 
-// serveBench measures the engine as a server would run it: aggregate decode
-// tokens/s with N concurrent greedy requests (prompts of 7–11 tokens,
-// ignore_eos), and time to first token of a long prompt cold vs cached.
-func serveBench(ctx context.Context, out io.Writer, be tensor.Backend, m *model.Loaded, concList string, gen, cachedLen int) error {
+// parseLevels reads --concurrency.
+func parseLevels(concList string) ([]int, error) {
 	var levels []int
 	for _, s := range strings.Split(concList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
-			return usagef("--concurrency: %q is not a positive count", s)
+			return nil, usagef("--concurrency: %q is not a positive count", s)
 		}
 		levels = append(levels, n)
 	}
-	cfg := m.Config()
-	maxConc := 0
-	for _, n := range levels {
-		maxConc = max(maxConc, n)
+	return levels, nil
+}
+
+// serveBenchSize is the engine the serving benchmark needs: as many running
+// sequences as the largest client count, and KV for all of them.
+func serveBenchSize(concList string, gen, cachedLen int) (maxRunning, kvTokens int, err error) {
+	levels, err := parseLevels(concList)
+	if err != nil {
+		return 0, 0, err
 	}
+	maxConc := slices.Max(levels)
 	const page = 16
 	pages := max(maxConc*((16+gen)/page+2), (cachedLen+gen)/page*2+4)
-	kv, err := kvcache.New(be, cfg.KVSpec(page, pages))
+	return maxConc, pages * page, nil
+}
+
+// serveBench measures the engine as a server would run it: aggregate decode
+// tokens/s with N concurrent greedy requests (prompts of 7–11 tokens,
+// ignore_eos), and time to first token of a long prompt cold vs cached.
+func serveBench(ctx context.Context, out io.Writer, rt *launch.Runtime, concList string, gen, cachedLen int) error {
+	levels, err := parseLevels(concList)
 	if err != nil {
 		return err
 	}
-	pc, _ := prefix.NewRadix(page)
-	eng, err := engine.New(m, kv, pc, nil, nil, engine.Config{PageSize: page, MaxRunning: maxConc, StepTokens: 512, Seed: 1})
-	if err != nil {
-		return err
-	}
-	ectx, stop := context.WithCancel(ctx)
-	defer stop()
-	go eng.Run(ectx)
+	cfg, eng := rt.Model.Config(), rt.Engine
 	rng := rand.New(rand.NewPCG(7, 7))
 	prompt := func(n int) []int32 {
 		p := make([]int32, n)
@@ -80,7 +82,7 @@ func serveBench(ctx context.Context, out io.Writer, be tensor.Backend, m *model.
 	if _, _, err := run(prompt(8)); err != nil { // warm-up
 		return err
 	}
-	fmt.Fprintf(out, "serving: %s, %d new tokens per request, greedy, prompts of 7–11 tokens\n", m.Path, gen)
+	fmt.Fprintf(out, "serving: %s, %d new tokens per request, greedy, prompts of 7–11 tokens\n", rt.Path, gen)
 	fmt.Fprintf(out, "%12s %12s %14s %10s\n", "concurrency", "wall (s)", "tokens", "tok/s")
 	for _, c := range levels {
 		ps := make([][]int32, c)

@@ -10,25 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/sightline/sightline/encoders"
-	_ "github.com/sightline/sightline/encoders/vit"
-	_ "github.com/sightline/sightline/encoders/whisper"
-	"github.com/sightline/sightline/internal/defaultmodel"
-	"github.com/sightline/sightline/llm/engine"
-	"github.com/sightline/sightline/llm/kvcache"
-	"github.com/sightline/sightline/llm/model"
-	"github.com/sightline/sightline/llm/prefix"
-	"github.com/sightline/sightline/llm/tensor/arbiter"
-	"github.com/sightline/sightline/media"
-	_ "github.com/sightline/sightline/media/all"
+	"github.com/sightline/sightline/launch"
 	"github.com/sightline/sightline/server"
-	"github.com/sightline/sightline/server/chat"
 )
 
 // serveFlags are `sightline serve`'s flags; names follow SGLang's launch_server.
@@ -241,24 +228,15 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return app.serve(ctx, ln, f.skipWarmup, f.drainTimeout)
 }
 
-// app is a wired server: backend, model, engine, HTTP handler.
+// app is a wired server: an opened runtime and its HTTP handler.
 type app struct {
-	name    string
-	log     *slog.Logger
-	srv     *server.Server
-	eng     *engine.Engine
-	stop    context.CancelFunc
-	engDone chan error
-	closers []func()
+	name string
+	log  *slog.Logger
+	rt   *launch.Runtime
+	srv  *server.Server
 }
 
-func (a *app) close() {
-	a.stop()
-	<-a.engDone
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
-	}
-}
+func (a *app) close() { a.rt.Close() }
 
 // serve runs the HTTP server until ctx ends, then drains in-flight requests.
 func (a *app) serve(ctx context.Context, ln net.Listener, skipWarmup bool, drain time.Duration) error {
@@ -287,196 +265,50 @@ func (a *app) serve(ctx context.Context, ln net.Listener, skipWarmup bool, drain
 	return nil
 }
 
-// buildApp loads everything the server needs.
+// launchConfig turns the serve flags into a runtime configuration.
+func (f *serveFlags) launchConfig(log *slog.Logger) launch.Config {
+	kv, _ := parseBytes(f.kvMemory)
+	return launch.Config{ModelPath: f.modelPath, MMProj: f.mmproj, TokenizerPath: f.tokenizerPath, ChatTemplate: f.chatTemplate,
+		BackendName: f.compute.backend, Threads: f.compute.threads, CPULevel: f.compute.level,
+		ContextLength: f.contextLen, MaxRunning: f.maxRunning, MaxQueued: f.maxQueued, MaxTotalTokens: f.maxTotalTokens,
+		KVMemory: kv, ChunkedPrefill: f.chunkedPrefill, PageSize: f.pageSize, DisableRadix: f.disableRadix,
+		Seed: uint64(f.randomSeed), AllowedMediaPaths: f.allowedMedia, AllowedMediaDomains: f.allowedDomains,
+		AllowPrivateMedia: f.allowPrivateMedia, MediaFetchTimeout: f.mediaTimeout, Logger: log}
+}
+
+// buildApp opens the runtime and its server.
 func buildApp(ctx context.Context, f *serveFlags, log *slog.Logger) (*app, error) {
-	a := &app{log: log}
-	fail := func(err error) (*app, error) {
-		for i := len(a.closers) - 1; i >= 0; i-- {
-			a.closers[i]()
-		}
+	rt, err := launch.Open(ctx, f.launchConfig(log))
+	if err != nil {
 		return nil, err
 	}
-	path := f.modelPath
-	if path == "" {
-		dir, err := os.MkdirTemp("", "sightline-default-model")
-		if err != nil {
-			return nil, err
-		}
-		a.closers = append(a.closers, func() { os.RemoveAll(dir) })
-		if path, err = defaultmodel.Write(dir); err != nil {
-			return fail(err)
-		}
-		if f.servedName == "" {
-			f.servedName = defaultmodel.Name
-		}
-	}
-	be, err := f.compute.open()
-	if err != nil {
-		return fail(err)
-	}
-	a.closers = append(a.closers, func() { be.Close() })
-	m, err := model.Load(path, be)
-	if err != nil {
-		return fail(err)
-	}
-	a.closers = append(a.closers, func() { m.Close() })
-	cfg := m.Config()
-	tok, err := loadTokenizer(m)
-	if f.tokenizerPath != "" {
-		tok, err = tokenizerFrom(f.tokenizerPath)
-	}
-	if err != nil {
-		return fail(err)
-	}
-	tmplSrc, tmpl, err := loadTemplate(f.chatTemplate, path, tok.ChatTemplate())
-	if err != nil {
-		return fail(err)
-	}
-	contextLen := cfg.MaxPos
-	if f.contextLen > 0 {
-		contextLen = f.contextLen
-	}
-	if contextLen <= 0 {
-		contextLen = 4096
-	}
-	// multimodal towers
-	var proc server.Deps
-	embCache := encoders.NewCache(256 << 20)
-	var embedder engine.Embedder
-	turns := arbiter.New(arbiter.Config{})
-	p, encs, err := encoders.Open(ctx, path, f.mmproj, turns.Background(be), tok)
-	switch {
-	case err == nil:
-		for _, e := range encs {
-			if c, ok := e.(io.Closer); ok {
-				a.closers = append(a.closers, func() { c.Close() })
-			}
-			proc.Images = proc.Images || e.Modality() == media.Image
-			proc.Audio = proc.Audio || e.Modality() == media.Audio
-		}
-		proc.Processor = p
-		embedder = encoders.NewSet(embCache, encs...)
-	case errors.Is(err, encoders.ErrNoTower) && f.mmproj == "":
-	default:
-		return fail(err)
-	}
-	// KV pool
-	spec := cfg.KVSpec(f.pageSize, 1)
-	tokens := f.maxTotalTokens
-	if tokens == 0 {
-		budget, _ := parseBytes(f.kvMemory)
-		tokens = int(budget / int64(spec.PageBytes()) * int64(f.pageSize))
-		tokens = min(tokens, f.maxRunning*contextLen) // no more than every slot at full context
-	}
-	spec.Pages = max(2, (tokens+f.pageSize-1)/f.pageSize)
-	kv, err := kvcache.New(be, spec)
-	if err != nil {
-		return fail(err)
-	}
-	var pc prefix.Cache
-	if f.disableRadix {
-		pc, err = prefix.NewNone(f.pageSize)
-	} else {
-		pc, err = prefix.NewRadix(f.pageSize)
-	}
-	if err != nil {
-		return fail(err)
-	}
-	seed := uint64(f.randomSeed)
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	ecfg := engine.Config{PageSize: f.pageSize, MaxRunning: f.maxRunning, StepTokens: f.chunkedPrefill, NoChunking: f.chunkedPrefill < 0,
-		ContextLen: contextLen, MaxQueued: f.maxQueued, Seed: seed, EOS: append(append([]int32{}, cfg.EOS...), tok.EOS()...), Logger: log,
-		Turns: turns}
-	if f.chunkedPrefill < 0 {
-		ecfg.StepTokens = contextLen
-	}
-	eng, err := engine.New(m, kv, pc, engine.TokenizerText(tok), embedder, ecfg)
-	if err != nil {
-		return fail(err)
-	}
-	ectx, stop := context.WithCancel(context.Background())
-	a.eng, a.stop, a.engDone = eng, stop, make(chan error, 1)
-	go func() { a.engDone <- eng.Run(ectx) }()
 	mediaLimits, _ := parseLimits(f.limitMM)
-	fetcher := media.NewHTTPFetcher(media.HTTPOptions{Timeout: f.mediaTimeout, AllowPrivate: f.allowPrivateMedia, AllowedDomains: f.allowedDomains})
-	loader, err := media.New(media.Config{Fetcher: fetcher, AllowedDirs: f.allowedMedia, Limits: media.DefaultLimits(), TargetRate: 16000})
+	cfg := rt.Model.Config()
+	scfg := server.Config{ServedModelName: f.servedName, Version: version, APIKey: f.apiKey,
+		EnableMetrics: f.enableMetrics, EnableCustomLogitProcessor: f.customLogitProc, DisableRadixCache: f.disableRadix,
+		SkipTokenizerInit: f.skipTokenizerInit, SamplingDefaults: f.samplingDefaults,
+		PreferredSamplingParams: json.RawMessage(f.preferred), StreamInterval: f.streamInterval,
+		IncrementalStreaming: f.incremental, IncludeUsageByDefault: f.includeUsage, EnableCacheReport: f.cacheReport,
+		AllowAutoTruncate: f.autoTruncate, MediaLimits: mediaLimits, GrammarBackend: f.grammarBackend, Logger: log,
+		LaunchArgs: map[string]any{"model_path": rt.Path, "mmproj": f.mmproj, "host": f.host, "port": f.port,
+			"context_length": rt.ContextLength, "max_running_requests": f.maxRunning, "chunked_prefill_size": f.chunkedPrefill,
+			"page_size": f.pageSize, "max_total_num_tokens": rt.KV.Pages * rt.KV.PageSize, "disable_radix_cache": f.disableRadix,
+			"tp_size": 1, "dp_size": 1, "backend": rt.Backend.Name(), "devices": detectDevices(rt.Backend), "sampling_defaults": f.samplingDefaults,
+			"stream_interval": f.streamInterval, "grammar_backend": f.grammarBackend, "limit_mm_data_per_request": mediaLimits,
+			"allowed_media_domains": []string(f.allowedDomains), "allow_private_media_urls": f.allowPrivateMedia}}
+	srv, err := server.FromRuntime(scfg, rt)
 	if err != nil {
-		a.close()
+		rt.Close()
 		return nil, err
 	}
 	name := f.servedName
 	if name == "" {
-		name = f.modelPath
+		name = rt.Name
 	}
-	a.name = name
-	scfg := server.Config{ModelPath: path, ServedModelName: name, Version: version, APIKey: f.apiKey,
-		EnableMetrics: f.enableMetrics, EnableCustomLogitProcessor: f.customLogitProc, DisableRadixCache: f.disableRadix,
-		SkipTokenizerInit: f.skipTokenizerInit, SamplingDefaults: f.samplingDefaults, Generation: cfg.Generation,
-		PreferredSamplingParams: json.RawMessage(f.preferred), StreamInterval: f.streamInterval,
-		IncrementalStreaming: f.incremental, IncludeUsageByDefault: f.includeUsage, EnableCacheReport: f.cacheReport,
-		AllowAutoTruncate: f.autoTruncate, MediaLimits: mediaLimits, Vocab: cfg.Vocab, Hidden: cfg.Hidden, Logger: log,
-		LaunchArgs: map[string]any{"model_path": path, "mmproj": f.mmproj, "host": f.host, "port": f.port,
-			"context_length": contextLen, "max_running_requests": f.maxRunning, "chunked_prefill_size": f.chunkedPrefill,
-			"page_size": f.pageSize, "max_total_num_tokens": kv.Pages * kv.PageSize, "disable_radix_cache": f.disableRadix,
-			"tp_size": 1, "dp_size": 1, "backend": be.Name(), "devices": detectDevices(be), "sampling_defaults": f.samplingDefaults,
-			"stream_interval": f.streamInterval, "grammar_backend": f.grammarBackend}}
-	deps := server.Deps{Engine: eng, Tokenizer: tok, Template: tmpl, TemplateSource: tmplSrc, Media: loader,
-		Processor: proc.Processor, Images: proc.Images, Audio: proc.Audio, EmbCache: embCache}
-	if f.grammarBackend != "none" {
-		g, err := server.NewGrammars(tok, cfg.Vocab)
-		if err != nil {
-			a.close()
-			return nil, err
-		}
-		deps.Grammar = g
-	}
-	a.srv = server.New(scfg, deps)
-	log.Info("model loaded", "path", path, "arch", cfg.Arch, "layers", cfg.Layers, "vocab", cfg.Vocab,
-		"kv_tokens", kv.Pages*kv.PageSize, "backend", be.Name(), "images", proc.Images, "audio", proc.Audio,
-		"chat_template", tmpl != nil)
-	return a, nil
-}
-
-// loadTemplate picks --chat-template, else the model directory's template,
-// else the GGUF's tokenizer.chat_template; none is fine (chat then gets 400).
-func loadTemplate(file, modelPath, embedded string) (string, *chat.Template, error) {
-	if file != "" {
-		t, err := chat.LoadFile(file)
-		if err != nil {
-			return "", nil, err
-		}
-		src, _ := os.ReadFile(file)
-		return string(src), t, nil
-	}
-	if st, err := os.Stat(modelPath); err == nil && st.IsDir() {
-		t, err := chat.Load(modelPath)
-		if err == nil {
-			return templateSource(modelPath), t, nil
-		}
-		if !errors.Is(err, chat.ErrNoTemplate) {
-			return "", nil, err
-		}
-	}
-	if embedded == "" {
-		return "", nil, nil
-	}
-	t, err := chat.Parse(embedded)
-	if err != nil {
-		return "", nil, fmt.Errorf("the model's chat template: %w", err)
-	}
-	return embedded, t, nil
-}
-
-// templateSource reads a model directory's template text (for content-part detection).
-func templateSource(dir string) string {
-	for _, n := range []string{"chat_template.jinja", "chat_template.json", "tokenizer_config.json"} {
-		if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil {
-			return string(b)
-		}
-	}
-	return ""
+	log.Info("model loaded", "path", rt.Path, "arch", cfg.Arch, "layers", cfg.Layers, "vocab", cfg.Vocab,
+		"kv_tokens", rt.KV.Pages*rt.KV.PageSize, "context", rt.ContextLength, "backend", rt.Backend.Name(),
+		"images", rt.Images, "audio", rt.Audio, "chat_template", rt.Template != nil)
+	return &app{name: name, log: log, rt: rt, srv: srv}, nil
 }
 
 const version = "0.1.0"

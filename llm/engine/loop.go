@@ -49,6 +49,9 @@ func (e *Engine) enqueue(s *seq) {
 	if lp := s.req.Logprobs; lp.Return && lp.StartLen >= 0 {
 		limit = min(limit, max(0, lp.StartLen-1)) // prompt logprob rows must be computed
 	}
+	if s.req.PromptLogits {
+		limit = 0
+	}
 	h := e.pc.Match(s.keys, limit)
 	if h.Len() > 0 {
 		pages := slices.Clone(h.Pages())
@@ -139,6 +142,7 @@ func (e *Engine) finish(s *seq, fr *sample.FinishReason) {
 	if s.inputLPPending() && s.inputLP != nil {
 		s.pending.InputLogprobs = s.inputLP
 	}
+	s.pending.PromptLogits = s.promptLogits
 	s.pending.Finish = fr
 	s.pending.Usage = s.usage()
 	s.pending.Usage.Latency = timeSince(s.start)

@@ -26,6 +26,9 @@ type Request struct {
 	Leader *Request
 	// Grammar constrains the output (nil: none).
 	Grammar Grammar
+	// PromptLogits asks for the raw logits of every prompt position (no
+	// prefix-cache reuse), in the final Event's PromptLogits.
+	PromptLogits bool
 }
 
 // Grammar is a per-sequence constraint (llm/grammar's Matcher): FillMask
@@ -75,6 +78,9 @@ type Event struct {
 	FullText      string // final event: the whole output text (stop-trimmed), authoritative
 	Usage         Usage
 	Err           error // the request failed inside the engine
+	// PromptLogits is [n_prompt, vocab] row-major, on the final event of a
+	// request that asked for it.
+	PromptLogits []float32
 }
 
 // Usage counts tokens of one request.
@@ -99,9 +105,10 @@ type seq struct {
 	cached   int           // prompt tokens served by the prefix cache
 	admitted bool
 
-	inputLP     []TokenLogprob // prompt positions [k, P)
-	inputLPSent bool
-	sent        int // bytes of output text already queued
+	inputLP      []TokenLogprob // prompt positions [k, P)
+	promptLogits []float32      // [nPrompt, vocab] when the request asks for it
+	inputLPSent  bool
+	sent         int // bytes of output text already queued
 
 	sampler *sample.Sampler
 	stop    *sample.StopChecker

@@ -81,8 +81,16 @@ func (e *Engine) step(ctx context.Context) error {
 		if s.finished {
 			continue
 		}
+		if s.req.PromptLogits && u.pos < s.nPrompt {
+			if s.promptLogits == nil {
+				s.promptLogits = make([]float32, s.nPrompt*vocab)
+			}
+			copy(s.promptLogits[u.pos*vocab:], row)
+		}
 		if !u.sample {
-			e.promptLogprob(s, u.pos, row)
+			if s.req.Logprobs.Return {
+				e.promptLogprob(s, u.pos, row)
+			}
 			continue
 		}
 		e.sampleRow(s, row)
@@ -169,7 +177,7 @@ func (e *Engine) build(decode []*sched.Seq, prefill []sched.Chunk) (*input.Batch
 			b.Slots = append(b.Slots, e.kv.Slot(s.pages, i))
 			last := i == len(s.tokens)-1
 			wantPrompt := lp.Return && lp.StartLen >= 0 && s.inputLPPending() && i < s.nPrompt-1 && i >= max(0, min(lp.StartLen, s.nPrompt-1)-1)
-			if last || wantPrompt {
+			if last || wantPrompt || (s.req.PromptLogits && i < s.nPrompt) {
 				b.Logits = append(b.Logits, len(b.Tokens)-1)
 				uses = append(uses, rowUse{s: s, pos: i, sample: last})
 			}

@@ -1,5 +1,5 @@
 //go:build cgo
 
-package main
+package launch
 
 import _ "github.com/sightline/sightline/llm/tensor/cpu" // registers the "cpu" backend
