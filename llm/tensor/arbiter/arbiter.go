@@ -8,9 +8,11 @@
 //   - The engine holds a foreground turn for a whole forward step.
 //   - Background work goes through a wrapped backend (Background) whose every
 //     op takes a background turn. Large MatMul and dense Attention calls are
-//     cut into row blocks of about BlockFLOPs each, so no single turn is long;
-//     every kernel reduces each row independently of the others, so the
-//     results are bit-identical to the uncut call.
+//     cut into row blocks of about BlockFLOPs each (at least 512 rows for
+//     MatMul, 64 query rows for Attention, so the kernels keep their
+//     efficient paths), so no single turn is long; every kernel reduces each
+//     row independently of the others, so the results are bit-identical to
+//     the uncut call.
 //   - While both want the backend, the background may keep taking turns for
 //     Share/(1−Share) times the length of the last foreground step (by default
 //     as long as the step itself); after that a waiting foreground goes next.
