@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sightline/sightline/internal/fixtures"
 )
 
 // diffStats compares RGB bytes: max absolute difference and mean.
@@ -75,32 +77,17 @@ func TestDecodeImageMatchesPillow(t *testing.T) {
 	}
 }
 
-// repoRoot walks up to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
-// All 28 JPEG cases of ../shared/fixtures/pil (4 images × 4:2:0/4:2:2/4:4:4,
-// baseline and progressive, plus grey).
+// All 28 JPEG cases of the Pillow fixtures, testdata/pil (decoded .rgb files
+// gzipped) or ../shared/fixtures/pil (4 images × 4:2:0/4:2:2/4:4:4, baseline
+// and progressive, plus grey).
 func TestDecodeJPEGSharedPillowFixtures(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "..", "shared", "fixtures", "pil")
+	dir, _ := fixtures.Find("pil")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
-	if len(files) == 0 {
-		t.Skipf("no Pillow JPEG fixtures in %s", dir)
+	if dir == "" || len(files) == 0 {
+		t.Skip("no Pillow JPEG fixtures: neither testdata/pil nor ../shared/fixtures/pil")
+	}
+	if len(files) != 28 {
+		t.Fatalf("%d Pillow JPEG fixtures in %s, want 28", len(files), dir)
 	}
 	worst, total, n := 0, 0.0, 0
 	for _, f := range files {
@@ -108,7 +95,7 @@ func TestDecodeJPEGSharedPillowFixtures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := os.ReadFile(f + ".rgb")
+		want, err := fixtures.ReadFile(f + ".rgb") // or .rgb.gz
 		if err != nil {
 			t.Fatal(err)
 		}

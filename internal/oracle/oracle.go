@@ -9,8 +9,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/sightline/sightline/internal/fixtures"
 )
 
 // Case is one golden case of golden/index.json plus its <case>.json.
@@ -51,15 +52,10 @@ type Chunk struct {
 	EmbdShape []int   `json:"embd_shape"`
 }
 
-// repoRoot is the module root (the directory holding go.mod).
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-// dirs lists where oracle files are looked up, in order.
+// dirs lists where oracle files are looked up, in order: the repository's
+// testdata/oracle, then ../shared/fixtures/oracle (internal/fixtures' order).
 func dirs() []string {
-	root := repoRoot()
+	root := fixtures.Root()
 	return []string{filepath.Join(root, "testdata", "oracle"), filepath.Join(root, "..", "shared", "fixtures", "oracle")}
 }
 
@@ -79,7 +75,7 @@ func Path(rel string) (string, bool) {
 	// index.json names models relative to shared/fixtures ("oracle/models/…", "models/stories260K/…").
 	base := filepath.Base(rel)
 	if p, ok := embedded[base]; ok {
-		return filepath.Join(repoRoot(), p), true
+		return filepath.Join(fixtures.Root(), p), true
 	}
 	for _, d := range dirs() {
 		p := filepath.Join(d, "models", base)

@@ -1,10 +1,9 @@
 package grammar
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/sightline/sightline/internal/fixtures"
 	"github.com/sightline/sightline/internal/tiny"
 	"github.com/sightline/sightline/llm/tokenizer"
 )
@@ -47,31 +46,13 @@ func prefixOK(g *Grammar, s string) bool {
 	return m.AcceptString(s) == nil
 }
 
-// repoShared locates ../shared next to the repository root.
-func repoShared(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
-// qwen3Vocab loads the qwen3 tokenizer fixture or skips.
+// qwen3Vocab loads the Qwen3 tokenizer fixture (testdata/tokenizers/qwen3 of
+// the repository, else ../shared/fixtures/tokenizers/qwen3) or skips.
 func qwen3Vocab(t testing.TB) (*Vocab, *tokenizer.Tokenizer) {
 	t.Helper()
-	dir := filepath.Join(repoShared(t), "fixtures", "tokenizers", "qwen3")
-	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
-		t.Skipf("qwen3 tokenizer fixture not present (%v); it lives outside the repo in ../shared", err)
+	dir, ok := fixtures.Dir(t, "tokenizers/qwen3")
+	if !ok {
+		t.Skip("qwen3 tokenizer fixture absent: neither testdata/tokenizers/qwen3 nor ../shared/fixtures/tokenizers/qwen3")
 	}
 	tk, err := tokenizer.Load(dir)
 	if err != nil {

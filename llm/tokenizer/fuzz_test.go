@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
+	"github.com/sightline/sightline/internal/fixtures"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -66,7 +67,7 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 		nfc bool
 	}
 	toks := []tok{{tk: tiny}}
-	for _, name := range fixtureNames { // when ../shared is present
+	for _, name := range fixtureNames { // those in testdata or ../shared
 		if dir := fixtureDirOrEmpty(f, name); dir != "" {
 			tk, err := Load(dir)
 			if err != nil {
@@ -103,8 +104,8 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 
 // fixtureDirOrEmpty is fixtureDir without skipping ("" when absent).
 func fixtureDirOrEmpty(t testing.TB, name string) string {
-	d := filepath.Join(sharedDir(t), "fixtures", "tokenizers", name)
-	if !fileExists(filepath.Join(d, "tokenizer.json")) {
+	d, ok := fixtures.Dir(t, "tokenizers/"+name)
+	if !ok || !fileExists(filepath.Join(d, "tokenizer.json")) {
 		return ""
 	}
 	return d

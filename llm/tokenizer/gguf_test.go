@@ -9,16 +9,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sightline/sightline/internal/oracle"
 	"github.com/sightline/sightline/llm/weights"
 )
 
-// ggufTokenizer reads the tokenizer of a GGUF file under ../shared/fixtures.
+// ggufTokenizer reads the tokenizer of an oracle GGUF file, rel as named in
+// the oracle index ("oracle/models/tiny-llama.gguf",
+// "models/stories260K/stories260K.gguf"): testdata/oracle or the embedded
+// default model, else ../shared/fixtures. It skips when the file is absent
+// (tiny-qwen2.gguf, 45 MB, is only in ../shared).
 func ggufTokenizer(t testing.TB, rel string) *Tokenizer {
 	t.Helper()
-	path := filepath.Join(sharedDir(t), "fixtures", rel)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("GGUF fixture %s not present (%v); it lives outside the repo in ../shared", rel, err)
-	}
+	path := oracle.MustPath(t, rel)
 	g, err := weights.OpenGGUF(path)
 	if err != nil {
 		t.Fatalf("OpenGGUF(%s): %v", rel, err)
@@ -51,10 +53,11 @@ type oracleCase struct {
 }
 
 func oracleCases(t *testing.T) (map[string]string, map[string]oracleCase) {
-	dir := filepath.Join(sharedDir(t), "fixtures", "oracle", "golden")
-	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	index := oracle.MustPath(t, "golden/index.json")
+	dir := filepath.Dir(index)
+	b, err := os.ReadFile(index)
 	if err != nil {
-		t.Skipf("oracle goldens not present: %v", err)
+		t.Fatal(err)
 	}
 	var idx struct {
 		Cases []struct {
@@ -88,47 +91,52 @@ func oracleCases(t *testing.T) (map[string]string, map[string]oracleCase) {
 // piece, and the decode of the greedy continuation.
 func TestGGUFOracleText(t *testing.T) {
 	models, cases := oracleCases(t)
-	toks := map[string]*Tokenizer{}
-	n := 0
+	names := make([]string, 0, len(cases))
 	for name, c := range cases {
-		if c.Mode != "text" {
-			continue
-		}
-		n++
-		tk := toks[models[name]]
-		if tk == nil {
-			tk = ggufTokenizer(t, models[name])
-			toks[models[name]] = tk
-		}
-		if got := tk.Encode(c.Prompt, true); !slices.Equal(got, c.PromptTokens) {
-			t.Errorf("%s: %s", name, diffIDs(tk, got, c.PromptTokens))
-		}
-		spm := tk.eng.(*llamaEngine).spm
-		for i, id := range c.PromptTokens {
-			want := c.PromptPieces[i]
-			if spm {
-				want = strings.TrimPrefix(want, " ") // Decode drops the SPM prefix space
-			}
-			if got := tk.Decode([]int32{id}, DecodeOptions{}); got != want {
-				t.Errorf("%s: Decode([%d]) = %q, want %q", name, id, got, want)
-			}
-		}
-		raw, err := hex.DecodeString(c.GreedyTextHex)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := lossyString(raw)
-		if spm {
-			want = strings.TrimPrefix(want, " ")
-		}
-		// greedy_text concatenates token_to_piece(special=false): control
-		// tokens render as nothing.
-		if got := tk.Decode(c.GreedyTokens, DecodeOptions{SkipSpecial: true}); got != want {
-			t.Errorf("%s: greedy decode %q, want %q", name, got, want)
+		if c.Mode == "text" {
+			names = append(names, name)
 		}
 	}
-	if n == 0 {
+	if len(names) == 0 {
 		t.Fatal("no oracle text cases")
+	}
+	slices.Sort(names)
+	toks := map[string]*Tokenizer{}
+	for _, name := range names {
+		c := cases[name]
+		t.Run(name, func(t *testing.T) {
+			tk := toks[models[name]]
+			if tk == nil {
+				tk = ggufTokenizer(t, models[name]) // skips this case when the model is absent
+				toks[models[name]] = tk
+			}
+			if got := tk.Encode(c.Prompt, true); !slices.Equal(got, c.PromptTokens) {
+				t.Errorf("%s: %s", name, diffIDs(tk, got, c.PromptTokens))
+			}
+			spm := tk.eng.(*llamaEngine).spm
+			for i, id := range c.PromptTokens {
+				want := c.PromptPieces[i]
+				if spm {
+					want = strings.TrimPrefix(want, " ") // Decode drops the SPM prefix space
+				}
+				if got := tk.Decode([]int32{id}, DecodeOptions{}); got != want {
+					t.Errorf("%s: Decode([%d]) = %q, want %q", name, id, got, want)
+				}
+			}
+			raw, err := hex.DecodeString(c.GreedyTextHex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := lossyString(raw)
+			if spm {
+				want = strings.TrimPrefix(want, " ")
+			}
+			// greedy_text concatenates token_to_piece(special=false): control
+			// tokens render as nothing.
+			if got := tk.Decode(c.GreedyTokens, DecodeOptions{SkipSpecial: true}); got != want {
+				t.Errorf("%s: greedy decode %q, want %q", name, got, want)
+			}
+		})
 	}
 }
 
@@ -169,8 +177,8 @@ func TestGGUFOracleAudioChunks(t *testing.T) {
 // plain BPE token in the vocabulary that llama.cpp forces to CONTROL, so with
 // parse_special it becomes the single id 128247.
 func TestGGUFMatchesTokenizerJSON(t *testing.T) {
+	gg := ggufTokenizer(t, filepath.Join("oracle", "models", "tiny-qwen2.gguf")) // skips first when absent
 	hf := loadFixture(t, "qwen3")
-	gg := ggufTokenizer(t, filepath.Join("oracle", "models", "tiny-qwen2.gguf"))
 	if gg.VocabSize() != hf.VocabSize() {
 		t.Fatalf("vocab sizes differ: gguf %d, json %d", gg.VocabSize(), hf.VocabSize())
 	}

@@ -8,34 +8,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sightline/sightline/internal/fixtures"
 )
 
-// sharedDir locates ../shared relative to the repository root (the directory
-// holding go.mod).
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// fixtureDir returns ../shared/fixtures/tokenizers/name or skips.
+// fixtureDir returns a folder holding the uncompressed files of the
+// tokenizer fixture name: testdata/tokenizers/name of the repository (qwen3;
+// tokenizer.json and golden.jsonl gzipped there and unpacked into a temporary
+// folder) or ../shared/fixtures/tokenizers/name. It skips when neither has it
+// (llama3 and mistral are not shipped: see testdata/README.md).
 func fixtureDir(t testing.TB, name string) string {
 	t.Helper()
-	d := filepath.Join(sharedDir(t), "fixtures", "tokenizers", name)
-	if _, err := os.Stat(filepath.Join(d, "tokenizer.json")); err != nil {
-		t.Skipf("tokenizer fixture %s not present (%v); it lives outside the repo in ../shared", name, err)
+	d, ok := fixtures.Dir(t, "tokenizers/"+name)
+	if !ok || !fileExists(filepath.Join(d, "tokenizer.json")) {
+		t.Skipf("tokenizer fixture %s is not in testdata/tokenizers (licence: see testdata/README.md) and ../shared/fixtures is absent", name)
 	}
 	return d
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -101,30 +99,6 @@ func decodeAll(t *testing.T, info Info, b []byte) []float32 {
 		}
 	}
 	return out
-}
-
-// repoShared returns <repo root>/../shared, skipping the test when absent.
-func repoShared(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the package; cannot locate ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "fixtures")); err != nil {
-		t.Skipf("shared fixtures not present at %s (they live outside the repo)", shared)
-	}
-	return shared
 }
 
 func near(a, b, tol float32) bool { return math.Abs(float64(a-b)) <= float64(tol) }

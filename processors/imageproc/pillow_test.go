@@ -2,40 +2,28 @@ package imageproc
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/sightline/sightline/internal/fixtures"
 	"github.com/sightline/sightline/media"
 )
 
-// sharedPIL finds ../shared/fixtures/pil relative to the module root.
-func sharedPIL(t *testing.T) string {
+// pilFixtures is the Pillow fixture folder: testdata/pil of the repository
+// (the .rgb files gzipped; read them with fixtures.ReadFile) or
+// ../shared/fixtures/pil.
+func pilFixtures(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "fixtures", "pil")
-	if _, err := os.Stat(filepath.Join(p, "index.json")); err != nil {
-		t.Skipf("Pillow fixtures absent (%s): %v", p, err)
+	p, ok := fixtures.Find("pil")
+	if !ok || !fixtures.Exists(filepath.Join(p, "index.json")) {
+		t.Skip("Pillow fixtures absent: neither testdata/pil nor ../shared/fixtures/pil")
 	}
 	return p
 }
 
 func loadPNG(t *testing.T, path string) *media.RGB {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := fixtures.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +37,8 @@ func loadPNG(t *testing.T, path string) *media.RGB {
 // TestResizeMatchesPillow compares every bilinear, bicubic, lanczos and nearest resize
 // of the Pillow 9.4 fixtures byte for byte.
 func TestResizeMatchesPillow(t *testing.T) {
-	dir := sharedPIL(t)
-	raw, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	dir := pilFixtures(t)
+	raw, err := fixtures.ReadFile(filepath.Join(dir, "index.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +63,7 @@ func TestResizeMatchesPillow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := os.ReadFile(filepath.Join(dir, c.File))
+		want, err := fixtures.ReadFile(filepath.Join(dir, c.File)) // or c.File+".gz"
 		if err != nil {
 			t.Fatal(err)
 		}
