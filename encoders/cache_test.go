@@ -6,7 +6,6 @@ import (
 
 	"github.com/sightline/sightline/llm/input"
 	"github.com/sightline/sightline/llm/tensor"
-	"github.com/sightline/sightline/media"
 )
 
 // rows returns an F32 tensor [n, 4] (16n bytes).
@@ -58,12 +57,12 @@ func TestCacheLRU(t *testing.T) {
 
 // countingEncoder encodes each span as Len rows and counts the spans it saw.
 type countingEncoder struct {
-	mod   media.Modality
+	mod   input.Modality
 	spans int
 	calls int
 }
 
-func (e *countingEncoder) Modality() media.Modality { return e.mod }
+func (e *countingEncoder) Modality() input.Modality { return e.mod }
 
 func (e *countingEncoder) Encode(_ context.Context, spans []*input.Span) ([]*tensor.Tensor, error) {
 	e.calls++
@@ -76,13 +75,13 @@ func (e *countingEncoder) Encode(_ context.Context, spans []*input.Span) ([]*ten
 }
 
 func TestSetCachesAndRoutes(t *testing.T) {
-	img, aud := &countingEncoder{mod: media.Image}, &countingEncoder{mod: media.Audio}
+	img, aud := &countingEncoder{mod: input.Image}, &countingEncoder{mod: input.Audio}
 	s := NewSet(NewCache(1<<20), img, aud)
 	spans := func() []*input.Span {
 		return []*input.Span{
-			{Len: 2, Modality: media.Image, Key: 10},
-			{Len: 3, Modality: media.Audio, Key: 20},
-			{Len: 2, Modality: media.Image, Key: 11},
+			{Len: 2, Modality: input.Image, Key: 10},
+			{Len: 3, Modality: input.Audio, Key: 20},
+			{Len: 2, Modality: input.Image, Key: 11},
 		}
 	}
 	first := spans()
@@ -104,7 +103,7 @@ func TestSetCachesAndRoutes(t *testing.T) {
 		t.Fatal("repeated keys were encoded again")
 	}
 	noAudio := NewSet(nil, img)
-	if err := noAudio.Embed(context.Background(), []*input.Span{{Len: 1, Modality: media.Audio}}); err == nil {
+	if err := noAudio.Embed(context.Background(), []*input.Span{{Len: 1, Modality: input.Audio}}); err == nil {
 		t.Fatal("a span without an encoder embedded")
 	}
 }

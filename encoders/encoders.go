@@ -14,12 +14,11 @@ import (
 
 	"github.com/sightline/sightline/llm/input"
 	"github.com/sightline/sightline/llm/tensor"
-	"github.com/sightline/sightline/media"
 )
 
 // Encoder computes embeddings for spans of one modality.
 type Encoder interface {
-	Modality() media.Modality
+	Modality() input.Modality
 	// Encode returns one [span.Len, Hidden] tensor per span, in order, from
 	// each span's Features. Spans of one call may come from several requests;
 	// an encoder may batch them.
@@ -31,13 +30,13 @@ var ErrNoEncoder = errors.New("encoders: no encoder for this modality")
 
 // Set routes spans to the encoder of their modality, through the cache.
 type Set struct {
-	encs  map[media.Modality]Encoder
+	encs  map[input.Modality]Encoder
 	cache *Cache
 }
 
 // NewSet builds a set; c may be nil (no caching).
 func NewSet(c *Cache, encs ...Encoder) *Set {
-	s := &Set{encs: map[media.Modality]Encoder{}, cache: c}
+	s := &Set{encs: map[input.Modality]Encoder{}, cache: c}
 	for _, e := range encs {
 		s.encs[e.Modality()] = e
 	}
@@ -45,12 +44,12 @@ func NewSet(c *Cache, encs ...Encoder) *Set {
 }
 
 // Has reports whether the set can encode modality m.
-func (s *Set) Has(m media.Modality) bool { return s.encs[m] != nil }
+func (s *Set) Has(m input.Modality) bool { return s.encs[m] != nil }
 
 // Embed fills Span.Embeds of every span that lacks it, from the cache or the
 // encoders. It is the engine's Embedder.
 func (s *Set) Embed(ctx context.Context, spans []*input.Span) error {
-	byMod := map[media.Modality][]*input.Span{}
+	byMod := map[input.Modality][]*input.Span{}
 	for _, sp := range spans {
 		if sp.Embeds != nil {
 			continue

@@ -27,6 +27,7 @@ import (
 	_ "github.com/sightline/sightline/encoders/whisper" // audio families
 	"github.com/sightline/sightline/internal/defaultmodel"
 	"github.com/sightline/sightline/llm/engine"
+	"github.com/sightline/sightline/llm/input"
 	"github.com/sightline/sightline/llm/kvcache"
 	"github.com/sightline/sightline/llm/model"
 	_ "github.com/sightline/sightline/llm/model/llama" // decoders
@@ -91,14 +92,14 @@ type Runtime struct {
 	// its text.
 	Template       *chat.Template
 	TemplateSource string
-	// Processor is nil for text-only models; Images and Audio say what it takes.
-	Processor     processors.Processor
-	Images, Audio bool
-	Embeddings    *encoders.Cache
-	Arbiter       *arbiter.Arbiter
-	Engine        *engine.Engine
-	Media         *media.Loader
-	KV            *kvcache.Pool
+	// MediaProcessor is nil for text-only models; Images and Audio say what it takes.
+	MediaProcessor processors.Processor
+	Images, Audio  bool
+	Embeddings     *encoders.Cache
+	Arbiter        *arbiter.Arbiter
+	Engine         *engine.Engine
+	Media          *media.Loader
+	KV             *kvcache.Pool
 	// ContextLength is the context window requests get (the engine's).
 	ContextLength int
 
@@ -211,12 +212,12 @@ func OpenBackend(name string, threads int, level string) (tensor.Backend, error)
 	if threads < 0 {
 		return nil, fmt.Errorf("%w: threads %d", ErrConfig, threads)
 	}
-	return tensor.Default.Open(name, tensor.Options{Threads: threads, Level: level})
+	return tensor.Open(name, tensor.Options{Threads: threads, Level: level})
 }
 
 // DefaultBackend is "cpu" when the C kernels are built in, else "ref".
 func DefaultBackend() string {
-	if slices.Contains(tensor.Default.Names(), "cpu") {
+	if slices.Contains(tensor.Names(), "cpu") {
 		return "cpu"
 	}
 	return "ref"
@@ -257,22 +258,25 @@ func ModelTokenizer(m *model.Loaded) (*tokenizer.Tokenizer, error) {
 }
 
 // openTowers opens the model's vision and audio encoders, if it has any,
-// on the arbiter's background side of the backend.
+// on the arbiter's background side of the backend, and the processor that
+// prepares their prompts.
 func (r *Runtime) openTowers(ctx context.Context) (engine.Embedder, error) {
-	p, encs, err := encoders.Open(ctx, r.Path, r.cfg.MMProj, r.Arbiter.Background(r.Backend), r.Tokenizer)
+	op, err := encoders.Open(ctx, r.Path, r.cfg.MMProj, r.Arbiter.Background(r.Backend))
 	switch {
 	case errors.Is(err, encoders.ErrNoTower) && r.cfg.MMProj == "":
 		return nil, nil // a text model
 	case err != nil:
 		return nil, err
 	}
-	r.closers = append(r.closers, func() { encoders.CloseAll(encs) })
-	for _, e := range encs {
-		r.Images = r.Images || e.Modality() == media.Image
-		r.Audio = r.Audio || e.Modality() == media.Audio
+	r.closers = append(r.closers, func() { op.Close() })
+	if r.MediaProcessor, err = processors.New(op.Family, op.ProcessorSpec(r.Tokenizer)); err != nil {
+		return nil, err
 	}
-	r.Processor = p
-	return encoders.NewSet(r.Embeddings, encs...), nil
+	for _, e := range op.Encoders {
+		r.Images = r.Images || e.Modality() == input.Image
+		r.Audio = r.Audio || e.Modality() == input.Audio
+	}
+	return encoders.NewSet(r.Embeddings, op.Encoders...), nil
 }
 
 // startEngine sizes the KV cache and the prefix cache and runs the engine.
@@ -316,7 +320,7 @@ func (r *Runtime) startEngine(emb engine.Embedder) error {
 	if ecfg.NoChunking {
 		ecfg.StepTokens = contextLen
 	}
-	eng, err := engine.New(r.Model, kv, pc, engine.TokenizerText(r.Tokenizer), emb, ecfg)
+	eng, err := engine.New(r.Model, kv, pc, detokenizer{r.Tokenizer}, emb, ecfg)
 	if err != nil {
 		return err
 	}
@@ -382,4 +386,11 @@ func templateSource(dir string) string {
 		}
 	}
 	return ""
+}
+
+// detokenizer adapts the tokenizer's stream decoder to the engine.
+type detokenizer struct{ t *tokenizer.Tokenizer }
+
+func (d detokenizer) NewStream(skipSpecial, spacesBetweenSpecial bool) engine.TextStream {
+	return d.t.NewStreamDecoder(tokenizer.DecodeOptions{SkipSpecial: skipSpecial, SpacesBetweenSpecial: spacesBetweenSpecial})
 }

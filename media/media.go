@@ -1,4 +1,4 @@
-// Package media resolves the image_data / audio_data of a request (API.md §4)
+// Package media resolves the image_data / audio_data of a request (docs/api.md §4)
 // into decoded, hashed items: RGB8 images and mono float32 audio, or the
 // numeric arrays of pre-processed inputs.
 //
@@ -91,7 +91,7 @@ func (p *PCM) Duration() time.Duration {
 	return time.Duration(int64(len(p.Samples)) * int64(time.Second) / int64(p.Rate))
 }
 
-// Hints are the optional keys of an object item (API.md §4.2). Zero means unset.
+// Hints are the optional keys of an object item (docs/api.md §4.2). Zero means unset.
 type Hints struct {
 	Detail                          string // "auto" | "low" | "high"
 	MinPixels, MaxPixels            int64

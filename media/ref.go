@@ -10,7 +10,7 @@ import (
 )
 
 // ParseSingle parses the raw JSON of image_data / audio_data for a single
-// (non-batch) request (API.md §4.1): an item, or a list of items in prompt
+// (non-batch) request (docs/api.md §4.1): an item, or a list of items in prompt
 // order. null, [] and null entries mean no media. A nested list is accepted
 // only with one entry (a batch of one).
 func ParseSingle(raw []byte, m Modality) ([]Ref, error) {
@@ -39,7 +39,7 @@ func ParseSingle(raw []byte, m Modality) ([]Ref, error) {
 }
 
 // ParseBatch parses image_data / audio_data for a batch of n prompts and
-// returns one list per prompt (API.md §4.1): a single item is shared by every
+// returns one list per prompt (docs/api.md §4.1): a single item is shared by every
 // prompt; a flat list gives one item per prompt; a nested list gives one list
 // per prompt, where null, [] and [null] mean no media. Lists must have n
 // entries.
@@ -175,7 +175,7 @@ func parseItems(elems []json.RawMessage, m Modality, path string) ([]Ref, error)
 func isNull(raw []byte) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
 // ParseItem parses one media item: a source string, an object with "url" and
-// hints, or a pre-processed object with "format" (API.md §4.2, §4.4).
+// hints, or a pre-processed object with "format" (docs/api.md §4.2, §4.4).
 func ParseItem(raw []byte, m Modality) (Ref, error) { return parseItem(raw, m, m.field()) }
 
 func parseItem(raw []byte, m Modality, path string) (Ref, error) {
@@ -317,7 +317,7 @@ func parseContentHash(s string) (string, error) {
 	return prefix + strings.ToLower(hexPart), nil
 }
 
-// Feature keys of a processor_output object (API.md §4.4); one is required.
+// Feature keys of a processor_output object (docs/api.md §4.4); one is required.
 var featureKeys = []string{"pixel_values", "pixel_values_videos", "input_features", "audio_features"}
 
 // parsePreprocessed parses {"format": "processor_output" | "precomputed_embedding", ...}.

@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-// srcKind is how a source string is resolved (API.md §4.2, in this order).
+// srcKind is how a source string is resolved (docs/api.md §4.2, in this order).
 type srcKind int
 
 const (

@@ -13,9 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"sync"
 
+	"github.com/sightline/sightline/internal/registry"
 	"github.com/sightline/sightline/llm/input"
 	"github.com/sightline/sightline/media"
 )
@@ -68,30 +67,17 @@ type Metadata interface {
 	Int32s(key string) ([]int32, bool)
 }
 
-var registry = struct {
-	sync.Mutex
-	m map[string]Factory
-}{m: map[string]Factory{}}
+// families are the registered processor factories, by family name.
+var families = registry.New[Factory]("media processor family")
 
 // Register adds a family's processor factory (from the family package's init).
-func Register(name string, f Factory) {
-	registry.Lock()
-	defer registry.Unlock()
-	registry.m[name] = f
-}
+func Register(name string, f Factory) { families.Register(name, f) }
 
 // New builds the named family's processor.
 func New(name string, s Spec) (Processor, error) {
-	registry.Lock()
-	f := registry.m[name]
-	var names []string
-	for k := range registry.m {
-		names = append(names, k)
-	}
-	registry.Unlock()
-	if f == nil {
-		sort.Strings(names)
-		return nil, fmt.Errorf("processors: no family %q (have %v)", name, names)
+	f, err := families.Get(name)
+	if err != nil {
+		return nil, fmt.Errorf("processors: %w", err)
 	}
 	return f(s)
 }

@@ -250,18 +250,29 @@ func (s *Server) wait(ctx context.Context, jobs []*job) error {
 	return nil
 }
 
-// abortError turns an abort carrying a status (or an engine failure) into an error.
+// abortError turns an engine failure into an error (500).
 func abortError(fr *sample.FinishReason, err error) error {
 	if err != nil {
 		return err
 	}
-	if fr != nil && fr.Type == sample.FinishAbort && fr.StatusCode >= 400 {
-		if fr.StatusCode == http.StatusBadRequest {
-			return badf("%s", fr.Message)
-		}
-		return &statusErr{code: fr.StatusCode, msg: fr.Message}
+	if fr != nil && fr.Failed {
+		return &statusErr{code: http.StatusInternalServerError, msg: fr.Message}
 	}
 	return nil
+}
+
+// finishWire is the HTTP form of a finish reason: an engine failure is an
+// abort with status 500.
+func finishWire(fr *sample.FinishReason) *api.FinishReason {
+	if fr == nil {
+		return nil
+	}
+	w := &api.FinishReason{Type: string(fr.Type), MatchedToken: fr.Token, MatchedText: fr.Text, ByText: fr.ByText,
+		Length: fr.Length, Message: fr.Message}
+	if fr.Failed {
+		w.StatusCode, w.ErrType = http.StatusInternalServerError, "InternalServerError"
+	}
+	return w
 }
 
 // statusErr carries an explicit HTTP status.
@@ -290,7 +301,7 @@ func (s *Server) generateItem(j *job, stream, lpText, promptIDs, incremental boo
 		meta["prompt_tokens"] = len(j.prompt.Tokens)
 	}
 	if o.done {
-		meta["finish_reason"] = o.finish
+		meta["finish_reason"] = finishWire(o.finish)
 		meta["e2e_latency"] = o.usage.Latency.Seconds()
 	}
 	if im, au := mediaCounts(j.prompt); im > 0 || au > 0 {
@@ -322,7 +333,7 @@ func nonNil(ids []int32) []int32 {
 	return ids
 }
 
-// addLogprobs fills the logprob keys of meta_info (API.md §3.7).
+// addLogprobs fills the logprob keys of meta_info (docs/api.md §3.7).
 func (s *Server) addLogprobs(meta map[string]any, o *output, lp engine.LogprobOptions, text bool, from int) {
 	tuple := func(logprob float32, id int32) []any {
 		var t any

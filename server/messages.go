@@ -77,7 +77,7 @@ func set(ms []member, key string, val json.RawMessage) []member {
 var validRoles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
 
 // structuredTemplate reports whether a chat template renders content parts
-// itself (API.md §7.4): it iterates over message content or mentions media.
+// itself (docs/api.md §7.4): it iterates over message content or mentions media.
 var structuredRE = regexp.MustCompile(`for\s+\w+\s+in\s+[\w.\[\]'"]*content|image|audio|video|vision`)
 
 // chatPrompt is a conversation prepared for the template.

@@ -10,7 +10,7 @@ import (
 	"github.com/sightline/sightline/encoders"
 )
 
-// metrics are SGLang's Prometheus series (API.md §8), on a registry of
+// metrics are SGLang's Prometheus series (docs/api.md §8), on a registry of
 // their own so several servers (tests) can coexist.
 type metrics struct {
 	reg      *prometheus.Registry

@@ -222,7 +222,12 @@ func preprocessed(t *testing.T, hfDir string, png []byte, text string) (pixels, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc, encs, err := encoders.Open(ctx, hfDir, "", be, tok)
+	op, err := encoders.Open(ctx, hfDir, "", be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encs := op.Encoders
+	proc, err := processors.New(op.Family, op.ProcessorSpec(tok))
 	if err != nil {
 		t.Fatal(err)
 	}

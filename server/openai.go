@@ -40,7 +40,7 @@ func (s *Server) checkModel(name string) error {
 	return badf("The model `%s` does not exist. The served model name is `%s`.", name, s.cfg.ServedModelName)
 }
 
-// chatDefaults are the sampling defaults of chat completions (API.md §6).
+// chatDefaults are the sampling defaults of chat completions (docs/api.md §6).
 func (s *Server) chatDefaults() (sample.Params, error) {
 	if s.cfg.SamplingDefaults == "openai" || s.cfg.Generation == nil {
 		return sample.GenerationDefaults(nil)

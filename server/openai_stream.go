@@ -8,7 +8,7 @@ import (
 	"github.com/sightline/sightline/server/api"
 )
 
-// streamChat sends chat.completion.chunk events (API.md §7.7).
+// streamChat sends chat.completion.chunk events (docs/api.md §7.7).
 func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, jobs []*job, prompt *input.Prompt, id, model string, req *api.ChatRequest) {
 	includeUsage := s.cfg.IncludeUsageByDefault || (req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
 	continuous := req.StreamOptions != nil && req.StreamOptions.ContinuousUsageStats

@@ -77,7 +77,7 @@ func (s *Server) buildPrompt(ctx context.Context, in promptInput) (*input.Prompt
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.proc.Prepare(ctx, tokens, items)
+	p, err := s.mediaProc.Prepare(ctx, tokens, items)
 	if err != nil {
 		return nil, err
 	}
@@ -103,12 +103,12 @@ func (s *Server) checkMediaCounts(images, audios int) error {
 }
 
 func (s *Server) checkModalities(images, audios bool) error {
-	if s.proc == nil || s.loader == nil || (images && !s.canImage) {
+	if s.mediaProc == nil || s.loader == nil || (images && !s.canImage) {
 		if images {
 			return badf("This model does not accept image input (start the server with a vision model, or --mmproj for GGUF).")
 		}
 	}
-	if audios && (s.proc == nil || s.loader == nil || !s.canAudio) {
+	if audios && (s.mediaProc == nil || s.loader == nil || !s.canAudio) {
 		return badf("This model does not accept audio input (start the server with an audio model, or --mmproj for GGUF).")
 	}
 	return nil
@@ -191,11 +191,11 @@ func (s *Server) buildRequest(p *input.Prompt, o itemOptions) (*engine.Request, 
 		if !s.cfg.EnableCustomLogitProcessor {
 			return nil, badf("The server is not configured to enable custom logit processor. Please set --enable-custom-logit-processor to enable this feature.")
 		}
-		proc, err := s.procs.New(*o.customProcessor, o.params.CustomParams, sample.ProcessorEnv{Vocab: s.cfg.Vocab, Think: s.cfg.Think})
+		lp, err := s.logitProcs.New(*o.customProcessor, o.params.CustomParams, sample.LogitProcessorEnv{Vocab: s.cfg.Vocab, Think: s.cfg.Think})
 		if err != nil {
 			return nil, err
 		}
-		r.Processor = proc
+		r.LogitProcessor = lp
 	}
 	g, err := s.compileGrammar(&o.params)
 	if err != nil {
@@ -243,9 +243,9 @@ func (s *Server) tokenText(id int32) string {
 func mediaCounts(p *input.Prompt) (image, audio int) {
 	for _, sp := range p.Spans {
 		switch sp.Modality {
-		case media.Image:
+		case input.Image:
 			image += sp.Len
-		case media.Audio:
+		case input.Audio:
 			audio += sp.Len
 		}
 	}

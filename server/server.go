@@ -1,5 +1,5 @@
 // Package server is Sightline's HTTP surface: SGLang's native /generate and
-// the OpenAI routes (API.md), on gorilla/mux. It turns requests into
+// the OpenAI routes (docs/api.md), on gorilla/mux. It turns requests into
 // engine.Requests — tokenizing, loading media, preparing multimodal prompts,
 // validating sampling parameters — and engine events back into SGLang and
 // OpenAI response shapes, plain or as server-sent events.
@@ -88,14 +88,14 @@ type Server struct {
 	eng  Engine
 	tok  *tokenizer.Tokenizer
 	tmpl *chat.Template // nil: the model has no chat template
-	// tmplStructured: the template renders content parts itself (API.md §7.4)
+	// tmplStructured: the template renders content parts itself (docs/api.md §7.4)
 	tmplStructured bool
 	loader         *media.Loader
-	proc           processors.Processor // nil: text-only model
+	mediaProc      processors.Processor // nil: text-only model
 	canImage       bool
 	canAudio       bool
 	embCache       *encoders.Cache
-	procs          *sample.Registry
+	logitProcs     *sample.LogitProcessors
 	grammar        GrammarCompiler
 	metrics        *metrics
 	started        time.Time
@@ -113,7 +113,7 @@ type Deps struct {
 	// TemplateSource is the template's text (to tell whether it renders content parts).
 	TemplateSource string
 	Media          *media.Loader
-	Processor      processors.Processor
+	MediaProcessor processors.Processor
 	Images         bool // the processor accepts images
 	Audio          bool // the processor accepts audio
 	EmbCache       *encoders.Cache
@@ -146,8 +146,8 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, eng: d.Engine, tok: d.Tokenizer, tmpl: d.Template, loader: d.Media, proc: d.Processor,
-		canImage: d.Images, canAudio: d.Audio, embCache: d.EmbCache, grammar: d.Grammar, procs: sample.NewRegistry(),
+	s := &Server{cfg: cfg, eng: d.Engine, tok: d.Tokenizer, tmpl: d.Template, loader: d.Media, mediaProc: d.MediaProcessor,
+		canImage: d.Images, canAudio: d.Audio, embCache: d.EmbCache, grammar: d.Grammar, logitProcs: sample.NewLogitProcessors(),
 		started: time.Now()}
 	s.tmplStructured = structuredRE.MatchString(d.TemplateSource)
 	s.metrics = newMetrics(cfg.ServedModelName, d.Engine, d.EmbCache)
@@ -165,7 +165,7 @@ func FromRuntime(cfg Config, rt *launch.Runtime) (*Server, error) {
 		cfg.ServedModelName = rt.Name
 	}
 	d := Deps{Engine: rt.Engine, Tokenizer: rt.Tokenizer, Template: rt.Template, TemplateSource: rt.TemplateSource,
-		Media: rt.Media, Processor: rt.Processor, Images: rt.Images, Audio: rt.Audio, EmbCache: rt.Embeddings}
+		Media: rt.Media, MediaProcessor: rt.MediaProcessor, Images: rt.Images, Audio: rt.Audio, EmbCache: rt.Embeddings}
 	if cfg.GrammarBackend != "none" {
 		g, err := NewGrammars(rt.Tokenizer, mc.Vocab)
 		if err != nil {

@@ -85,7 +85,7 @@ func (s *Server) interval(j *job) int {
 	return s.cfg.StreamInterval
 }
 
-// streamGenerate sends /generate frames as events arrive (API.md §3.9).
+// streamGenerate sends /generate frames as events arrive (docs/api.md §3.9).
 func (s *Server) streamGenerate(w http.ResponseWriter, r *http.Request, jobs []*job, batch, lpText, promptIDs bool) {
 	out := newSSE(w)
 	for _, j := range jobs {

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestSamplingValidation: every range of API.md §3.3 gives 400 with its message.
+// TestSamplingValidation: every range of docs/api.md §3.3 gives 400 with its message.
 func TestSamplingValidation(t *testing.T) {
 	ts := start(t, opts{})
 	cases := []struct{ params, msg string }{

@@ -254,14 +254,14 @@ func (f *runFlags) buildPrompt(ctx context.Context, rt *launch.Runtime, refs []m
 	if len(refs) == 0 {
 		return &input.Prompt{Tokens: ids}, nil
 	}
-	if rt.Processor == nil {
+	if rt.MediaProcessor == nil {
 		return nil, usagef("%s has no vision or audio tower (a GGUF model needs --mmproj)", f.model)
 	}
 	items, err := rt.Media.Load(ctx, refs)
 	if err != nil {
 		return nil, err
 	}
-	return rt.Processor.Prepare(ctx, ids, items)
+	return rt.MediaProcessor.Prepare(ctx, ids, items)
 }
 
 func writeF32(path string, v []float32) error {

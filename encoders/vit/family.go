@@ -6,13 +6,13 @@ import (
 
 	"github.com/sightline/sightline/encoders"
 	"github.com/sightline/sightline/llm/tensor"
-	"github.com/sightline/sightline/processors"
 	_ "github.com/sightline/sightline/processors/idefics3" // registers "idefics3"
 	_ "github.com/sightline/sightline/processors/llava"    // registers "llava"
 	_ "github.com/sightline/sightline/processors/qwen2vl"  // registers "qwen2vl"
 )
 
-// families: the processor registered under name pairs with encoder kind.
+// families: each encoder kind with the processors family that prepares its
+// prompts (registered by the imports above).
 var families = []struct {
 	name string
 	kind Kind
@@ -20,44 +20,35 @@ var families = []struct {
 
 func init() {
 	for _, f := range families {
-		kind, name := f.kind, f.name
+		kind := f.kind
 		encoders.RegisterFamily(encoders.Family{
-			Name: name,
+			Name: f.name,
 			Detect: func(fs *encoders.Files) bool {
 				if fs.MMProj != nil {
 					return GGUFKind(fs.MMProj) == kind
 				}
 				return HFKinds[fs.HFArch] == kind
 			},
-			Open: func(ctx context.Context, fs *encoders.Files, be tensor.Backend, v processors.Vocab) (processors.Processor, []encoders.Encoder, error) {
-				return open(ctx, name, fs, be, v)
-			},
+			Open: open,
 		})
 	}
 }
 
-func open(ctx context.Context, name string, fs *encoders.Files, be tensor.Backend, v processors.Vocab) (processors.Processor, []encoders.Encoder, error) {
-	spec := processors.Spec{Dir: fs.Dir, Vocab: v}
-	if fs.MMProj != nil {
-		spec.MMProj = fs.MMProj
-	}
-	p, err := processors.New(name, spec)
-	if err != nil {
-		return nil, nil, err
-	}
+func open(ctx context.Context, fs *encoders.Files, be tensor.Backend) ([]encoders.Encoder, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var e *Encoder
+	var err error
 	if fs.MMProj != nil {
 		if e, err = FromGGUF(fs.MMProj, fs.MMProj, be); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		e.closer = fs.MMProj
 	} else if e, err = FromHF(fs.Dir, be); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return p, []encoders.Encoder{e}, nil
+	return []encoders.Encoder{e}, nil
 }
 
 var _ io.Closer = (*Encoder)(nil)

@@ -2,6 +2,7 @@ package vit
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,8 +94,7 @@ func FromHF(dir string, be tensor.Backend) (*Encoder, error) {
 	}
 	e, err := fromHFSource(kind, &top, src, be)
 	if err != nil {
-		src.Close()
-		return nil, err
+		return nil, errors.Join(err, src.Close())
 	}
 	e.closer = src
 	return e, nil

@@ -29,7 +29,7 @@ func Load(cfg Config, p nn.Params, n Names) (*Encoder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Encoder{cfg: cfg, be: p.Be}
+	e := &Encoder{cfg: cfg, be: p.Be, tower: towerOf(cfg.Kind)}
 	c := &e.cfg
 	D := c.Hidden
 	var err error

@@ -67,7 +67,12 @@ func loadCase(t *testing.T, c oracle.Case, newBE func() (tensor.Backend, error))
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc, encs, err := encoders.Open(context.Background(), modelPath, oracle.MustPath(t, c.MMProj), be, tok)
+	op, err := encoders.Open(context.Background(), modelPath, oracle.MustPath(t, c.MMProj), be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encs := op.Encoders
+	proc, err := processors.New(op.Family, op.ProcessorSpec(tok))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/sightline/sightline/llm/nn"
 	"github.com/sightline/sightline/llm/tensor"
 	"github.com/sightline/sightline/llm/weights"
-	"github.com/sightline/sightline/media"
 	pw "github.com/sightline/sightline/processors/whisper"
 )
 
@@ -196,8 +195,8 @@ func sinusoids(n, d int) []float32 {
 // Config returns the encoder's shape.
 func (e *Encoder) Config() Config { return e.cfg }
 
-// Modality is media.Audio.
-func (e *Encoder) Modality() media.Modality { return media.Audio }
+// Modality is input.Audio.
+func (e *Encoder) Modality() input.Modality { return input.Audio }
 
 // job is one span's geometry.
 type job struct {

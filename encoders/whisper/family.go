@@ -5,7 +5,6 @@ import (
 
 	"github.com/sightline/sightline/encoders"
 	"github.com/sightline/sightline/llm/tensor"
-	"github.com/sightline/sightline/processors"
 	pw "github.com/sightline/sightline/processors/whisper"
 )
 
@@ -19,22 +18,22 @@ func init() {
 			}
 			return f.HFArch == pw.HFArch
 		},
-		Open: func(ctx context.Context, f *encoders.Files, be tensor.Backend, v processors.Vocab) (processors.Processor, []encoders.Encoder, error) {
+		Open: func(ctx context.Context, f *encoders.Files, be tensor.Backend) ([]encoders.Encoder, error) {
 			if err := ctx.Err(); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if f.MMProj != nil {
-				p, e, err := openGGUF(f.MMProj, be, v)
+				e, err := openGGUF(f.MMProj, be)
 				if err != nil {
-					return nil, nil, err
+					return nil, err
 				}
-				return p, []encoders.Encoder{&Opened{Encoder: e, src: f.MMProj}}, nil
+				return []encoders.Encoder{&Opened{Encoder: e, src: f.MMProj}}, nil
 			}
-			p, e, err := openHF(f.Dir, be, v)
+			e, err := openHF(f.Dir, be)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			return p, []encoders.Encoder{e}, nil
+			return []encoders.Encoder{e}, nil
 		},
 	})
 }

@@ -39,11 +39,16 @@ func TestFamily(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("Detect(%q, %q) = %v, %v", f[0], f[1], ok, err)
 		}
-		p, encs, err := encoders.Open(ctx, f[0], f[1], be, tok)
+		op, err := encoders.Open(ctx, f[0], f[1], be)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(encs) != 1 || encs[0].Modality() != media.Audio {
+		encs := op.Encoders
+		p, err := processors.New(op.Family, op.ProcessorSpec(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(encs) != 1 || encs[0].Modality() != input.Audio {
 			t.Fatalf("%d encoders", len(encs))
 		}
 		pr, err := p.Prepare(ctx, processors.Tokenize(tok, "Audio: "+processors.Marker+"?", true), []media.Item{{Modality: media.Audio, PCM: pcm, Hash: 1}})
@@ -64,7 +69,7 @@ func TestFamily(t *testing.T) {
 	if ok, err := whisper.Detect(filepath.Join(dir, "model.gguf"), ""); ok || err != nil {
 		t.Fatalf("Detect without mmproj = %v, %v", ok, err)
 	}
-	if _, _, err := whisper.Open(filepath.Join(dir, "model.gguf"), "", be, tok); !errors.Is(err, whisper.ErrNotAudio) {
+	if _, err := whisper.Open(filepath.Join(dir, "model.gguf"), "", be); !errors.Is(err, whisper.ErrNotAudio) {
 		t.Fatalf("Open without mmproj: %v", err)
 	}
 }

@@ -47,75 +47,68 @@ type Opened struct {
 // Close releases the weights (the encoder must not be used afterwards).
 func (o *Opened) Close() error { return o.src.Close() }
 
-// Open builds the audio processor and encoder of a Qwen2-Audio model: from
-// the qwen2a mmproj when mmprojPath is set (modelPath is then the GGUF text
-// model and is not read), else from the HF directory modelPath. vocab is the
-// text model's tokenizer. Errors wrap ErrNotAudio when the files are not a
-// Qwen2-Audio model.
-func Open(modelPath, mmprojPath string, be tensor.Backend, vocab processors.Vocab) (*pw.Processor, *Opened, error) {
+// Open builds the audio encoder of a Qwen2-Audio model: from the qwen2a
+// mmproj when mmprojPath is set (modelPath is then the GGUF text model and
+// is not read), else from the HF directory modelPath. Errors wrap
+// ErrNotAudio when the files are not a Qwen2-Audio model. The prompt side is
+// processors/whisper's processor.
+func Open(modelPath, mmprojPath string, be tensor.Backend) (*Opened, error) {
 	ok, err := Detect(modelPath, mmprojPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: %s %s", ErrNotAudio, modelPath, mmprojPath)
+		return nil, fmt.Errorf("%w: %s %s", ErrNotAudio, modelPath, mmprojPath)
 	}
 	if mmprojPath != "" {
 		g, err := weights.OpenGGUF(mmprojPath)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		proc, enc, err := openGGUF(g, be, vocab)
+		enc, err := openGGUF(g, be)
 		if err != nil {
 			g.Close()
-			return nil, nil, fmt.Errorf("whisper: %s: %w", mmprojPath, err)
+			return nil, fmt.Errorf("whisper: %s: %w", mmprojPath, err)
 		}
-		return proc, &Opened{Encoder: enc, src: g}, nil
+		return &Opened{Encoder: enc, src: g}, nil
 	}
-	return openHF(modelPath, be, vocab)
+	return openHF(modelPath, be)
 }
 
-// openHF builds both from an HF Qwen2-Audio directory.
-func openHF(dir string, be tensor.Backend, vocab processors.Vocab) (*pw.Processor, *Opened, error) {
+// openHF builds the encoder of an HF Qwen2-Audio directory, checking it
+// against the directory's feature-extractor settings.
+func openHF(dir string, be tensor.Backend) (*Opened, error) {
 	var raw json.RawMessage
 	if ok, err := processors.ReadJSON(dir, "config.json", &raw); err != nil || !ok {
-		return nil, nil, fmt.Errorf("%w: %s/config.json: missing or unreadable (%v)", ErrConfig, dir, err)
+		return nil, fmt.Errorf("%w: %s/config.json: missing or unreadable (%v)", ErrConfig, dir, err)
 	}
 	cfg, err := ParseHFConfig(raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("whisper: %s: %w", dir, err)
+		return nil, fmt.Errorf("whisper: %s: %w", dir, err)
 	}
-	proc, err := pw.FromSpec(processors.Spec{Dir: dir, Vocab: vocab})
+	fe, err := pw.ReadPreprocessorConfig(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if proc.Extractor().Params().NMel != cfg.NMel {
-		return nil, nil, fmt.Errorf("%w: preprocessor has %d mel bins, the encoder %d", ErrConfig, proc.Extractor().Params().NMel, cfg.NMel)
+	if fe.NMel != cfg.NMel {
+		return nil, fmt.Errorf("%w: preprocessor has %d mel bins, the encoder %d", ErrConfig, fe.NMel, cfg.NMel)
 	}
 	src, err := weights.OpenDir(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	enc, err := Load(src, HF, cfg, be)
 	if err != nil {
 		src.Close()
-		return nil, nil, fmt.Errorf("whisper: %s: %w", dir, err)
+		return nil, fmt.Errorf("whisper: %s: %w", dir, err)
 	}
-	return proc, &Opened{Encoder: enc, src: src}, nil
+	return &Opened{Encoder: enc, src: src}, nil
 }
 
-func openGGUF(g *weights.GGUF, be tensor.Backend, vocab processors.Vocab) (*pw.Processor, *Encoder, error) {
+func openGGUF(g *weights.GGUF, be tensor.Backend) (*Encoder, error) {
 	cfg, err := ConfigFromGGUF(g)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	proc, err := pw.FromSpec(processors.Spec{MMProj: g, Vocab: vocab})
-	if err != nil {
-		return nil, nil, err
-	}
-	enc, err := Load(g, GGUF, cfg, be)
-	if err != nil {
-		return nil, nil, err
-	}
-	return proc, enc, nil
+	return Load(g, GGUF, cfg, be)
 }

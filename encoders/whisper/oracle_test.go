@@ -145,7 +145,13 @@ func TestOracleDecoder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		proc, enc, err := whisper.Open(modelPath, oracle.MustPath(t, c.MMProj), be, tok)
+		op, err := encoders.Open(context.Background(), modelPath, oracle.MustPath(t, c.MMProj), be)
+		if err != nil {
+			t.Fatal(err)
+		}
+		encs := op.Encoders
+		proc, err := processors.New(op.Family, op.ProcessorSpec(tok))
+		enc := encs[0]
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +216,7 @@ func TestOracleDecoder(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.Close()
-		enc.Close()
+		op.Close()
 		be.Close()
 	}
 }

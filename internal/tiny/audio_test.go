@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/sightline/sightline/encoders"
-	"github.com/sightline/sightline/encoders/whisper"
 	"github.com/sightline/sightline/internal/tiny"
 	"github.com/sightline/sightline/llm/input"
 	"github.com/sightline/sightline/llm/kvcache"
@@ -18,6 +17,7 @@ import (
 	"github.com/sightline/sightline/llm/tokenizer"
 	"github.com/sightline/sightline/llm/weights"
 	"github.com/sightline/sightline/media"
+	"github.com/sightline/sightline/processors"
 	pw "github.com/sightline/sightline/processors/whisper"
 )
 
@@ -35,8 +35,8 @@ func tones(n int) *media.PCM {
 
 type form struct {
 	name string
-	proc *pw.Processor
-	enc  *whisper.Opened
+	proc processors.Processor
+	enc  encoders.Encoder
 	m    *model.Loaded
 	tok  *tokenizer.Tokenizer
 }
@@ -74,11 +74,17 @@ func TestQwen2AudioForms(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s tokenizer: %v", f.name, err)
 		}
-		proc, enc, err := whisper.Open(f.model, f.mmproj, be, tok)
+		op, err := encoders.Open(context.Background(), f.model, f.mmproj, be)
 		if err != nil {
 			t.Fatalf("%s: %v", f.name, err)
 		}
-		defer enc.Close()
+		encs := op.Encoders
+		proc, err := processors.New(op.Family, op.ProcessorSpec(tok))
+		enc := encs[0]
+		if err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+		defer op.Close()
 		m, err := model.Load(f.model, be)
 		if err != nil {
 			t.Fatalf("%s: %v", f.name, err)

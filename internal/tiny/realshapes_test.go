@@ -70,7 +70,12 @@ func open(t *testing.T, be tensor.Backend, path, mmproj string) *loaded {
 	} else if tok, err = tokenizer.Load(path); err != nil {
 		t.Fatal(err)
 	}
-	proc, encs, err := encoders.Open(context.Background(), path, mmproj, be, tok)
+	op, err := encoders.Open(context.Background(), path, mmproj, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encs := op.Encoders
+	proc, err := processors.New(op.Family, op.ProcessorSpec(tok))
 	if err != nil {
 		m.Close()
 		t.Fatal(err)

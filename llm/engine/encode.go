@@ -175,7 +175,7 @@ func spanAt(s *seq, start int) *input.Span {
 func (e *Engine) failSeq(s *seq, err error) {
 	e.cfg.Logger.Error("request failed", "rid", s.req.RID, "err", err)
 	s.pending.Err = err
-	r := sample.Abort("Internal server error: "+err.Error(), 500, "InternalServerError")
+	r := sample.Failure("Internal server error: " + err.Error())
 	e.finish(s, &r)
 }
 

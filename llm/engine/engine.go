@@ -49,7 +49,7 @@ type Embedder interface {
 	Embed(ctx context.Context, spans []*input.Span) error
 }
 
-// Detokenizer makes output text streams (TokenizerText adapts *tokenizer.Tokenizer).
+// Detokenizer makes output text streams (launch adapts *tokenizer.Tokenizer).
 type Detokenizer interface {
 	NewStream(skipSpecial, spacesBetweenSpecial bool) TextStream
 }

@@ -79,7 +79,7 @@ func start(t *testing.T, cfg Config, pages int, radix bool) *harness {
 		t.Fatal(err)
 	}
 	cfg.EOS = tok.EOS()
-	e, err := New(m, kv, pc, TokenizerText(tok), nil, cfg)
+	e, err := New(m, kv, pc, tokText{tok}, nil, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,4 +319,11 @@ func TestAbortFreesPages(t *testing.T) {
 		t.Fatalf("finish %+v", r.finish)
 	}
 	h.checkPages(t)
+}
+
+// tokText adapts the tokenizer to the engine's Detokenizer.
+type tokText struct{ t *tokenizer.Tokenizer }
+
+func (d tokText) NewStream(skip, spaces bool) TextStream {
+	return d.t.NewStreamDecoder(tokenizer.DecodeOptions{SkipSpecial: skip, SpacesBetweenSpecial: spaces})
 }

@@ -89,7 +89,7 @@ func (e *Engine) reap() {
 		if msg == "" {
 			msg = "Client disconnected."
 		}
-		r := sample.Abort(msg, 0, "")
+		r := sample.Abort(msg)
 		e.finish(s, &r)
 	}
 }
@@ -100,7 +100,7 @@ func (e *Engine) failAll(err error) {
 	for _, s := range e.allSeqs() {
 		if !s.finished {
 			s.pending.Err = fmt.Errorf("engine: %w", err)
-			r := sample.Abort("Internal server error.", 500, "InternalServerError")
+			r := sample.Failure("Internal server error.")
 			e.finish(s, &r)
 		}
 	}

@@ -18,8 +18,8 @@ type Request struct {
 	Prompt   *input.Prompt
 	Params   sample.Params // validated by the caller
 	Logprobs LogprobOptions
-	// Processor is an optional custom logit processor with its parameters.
-	Processor sample.LogitProcessor
+	// LogitProcessor is an optional custom logit processor with its parameters.
+	LogitProcessor sample.LogitProcessor
 	// Leader, when set, is another request with the same prompt (sample 0 of
 	// n): this one is admitted once the leader's prompt is in the prefix
 	// cache, so the samples share its pages.
@@ -40,7 +40,7 @@ type Grammar interface {
 	Terminated() bool // done and no further token possible
 }
 
-// LogprobOptions select what logprobs a request returns (API.md §3.7).
+// LogprobOptions select what logprobs a request returns (docs/api.md §3.7).
 type LogprobOptions struct {
 	Return   bool
 	StartLen int     // first prompt position reported; −1: none

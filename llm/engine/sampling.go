@@ -24,8 +24,8 @@ func (e *Engine) initSampling(s *seq) error {
 	}
 	suppress = append(suppress, p.StopTokenIDs...)
 	opts := sample.Options{Vocab: e.m.Config().Vocab, Seed: e.cfg.Seed ^ s.id*0x9e3779b97f4a7c15, Suppress: suppress, Scratch: &e.scratch}
-	if s.req.Processor != nil {
-		opts.Processors = []sample.LogitProcessor{s.req.Processor}
+	if s.req.LogitProcessor != nil {
+		opts.LogitProcessors = []sample.LogitProcessor{s.req.LogitProcessor}
 	}
 	var err error
 	if s.sampler, err = sample.NewSampler(p, opts); err != nil {

@@ -226,7 +226,7 @@ func (e *Engine) sampleRow(s *seq, row []float32) {
 		var err error
 		if mask, err = e.grammarMask(s); err != nil {
 			s.pending.Err = err
-			r := sample.Abort("grammar: "+err.Error(), 500, "InternalServerError")
+			r := sample.Failure("grammar: " + err.Error())
 			e.finish(s, &r)
 			return
 		}
@@ -234,14 +234,14 @@ func (e *Engine) sampleRow(s *seq, row []float32) {
 	tok, lp, err := s.draw(row, mask)
 	if err != nil {
 		s.pending.Err = err
-		r := sample.Abort(err.Error(), 500, "InternalServerError")
+		r := sample.Failure(err.Error())
 		e.finish(s, &r)
 		return
 	}
 	if g := s.req.Grammar; g != nil && !s.eos[tok] {
 		if err := g.Accept(tok); err != nil {
 			s.pending.Err = fmt.Errorf("engine: grammar rejected a masked token: %w", err)
-			r := sample.Abort("grammar error", 500, "InternalServerError")
+			r := sample.Failure("grammar error")
 			e.finish(s, &r)
 			return
 		}

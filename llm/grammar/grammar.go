@@ -42,7 +42,7 @@ var (
 // Kind selects the constraint language.
 type Kind string
 
-// Constraint kinds: the sampling_params keys of API.md §3.3.
+// Constraint kinds: the sampling_params keys of docs/api.md §3.3.
 const (
 	JSONSchema    Kind = "json_schema"
 	Regex         Kind = "regex"

@@ -1,9 +1,28 @@
 package input
 
 import (
+	"fmt"
+
 	"github.com/sightline/sightline/llm/tensor"
-	"github.com/sightline/sightline/media"
 )
+
+// Modality is what kind of media a span holds; encoders are picked by it.
+type Modality uint8
+
+const (
+	Image Modality = iota + 1
+	Audio
+)
+
+func (m Modality) String() string {
+	switch m {
+	case Image:
+		return "image"
+	case Audio:
+		return "audio"
+	}
+	return fmt.Sprintf("Modality(%d)", uint8(m))
+}
 
 // Features is encoder input: e.g. image patches [N, C·T·P·P] with grid (t, h, w).
 type Features struct {
@@ -14,9 +33,9 @@ type Features struct {
 
 // Span is one media occurrence in Prompt.Tokens.
 type Span struct {
-	Start, Len int            // placeholder rows [Start, Start+Len)
-	NPos       int            // positions the span advances (≠ Len under M-RoPE)
-	Modality   media.Modality //
+	Start, Len int // placeholder rows [Start, Start+Len)
+	NPos       int // positions the span advances (≠ Len under M-RoPE)
+	Modality   Modality
 	Key        uint64         // content identity (hash of source bytes and feature shape)
 	Features   *Features      // encoder input; nil when Embeds was given
 	Embeds     *tensor.Tensor // [Len, Hidden], set by an encoder or by the request

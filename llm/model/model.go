@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
-	"sync"
 
+	"github.com/sightline/sightline/internal/registry"
 	"github.com/sightline/sightline/llm/input"
 	"github.com/sightline/sightline/llm/kvcache"
 	"github.com/sightline/sightline/llm/nn"
@@ -26,29 +25,14 @@ type Model interface {
 // Builder constructs a family's decoder from its config and weights.
 type Builder func(cfg *Config, p nn.Params) (Model, error)
 
-var registry = struct {
-	sync.Mutex
-	m map[string]Builder
-}{m: map[string]Builder{}}
+// decoders are the registered model families (each registers in init).
+var decoders = registry.New[Builder]("model family")
 
 // Register adds a model family (called from the family package's init).
-func Register(family string, b Builder) {
-	registry.Lock()
-	defer registry.Unlock()
-	registry.m[family] = b
-}
+func Register(family string, b Builder) { decoders.Register(family, b) }
 
-// Families lists the registered families.
-func Families() []string {
-	registry.Lock()
-	defer registry.Unlock()
-	var s []string
-	for k := range registry.m {
-		s = append(s, k)
-	}
-	sort.Strings(s)
-	return s
-}
+// Families lists the registered families, sorted.
+func Families() []string { return decoders.Names() }
 
 // Loaded is a model with the files it came from.
 type Loaded struct {
@@ -87,12 +71,10 @@ func Load(path string, be tensor.Backend) (*Loaded, error) {
 			return nil, fmt.Errorf("model: %s: %w", path, err)
 		}
 	}
-	registry.Lock()
-	build := registry.m[cfg.Arch]
-	registry.Unlock()
-	if build == nil {
+	build, err := decoders.Get(cfg.Arch)
+	if err != nil {
 		src.Close()
-		return nil, fmt.Errorf("%w: no model family %q registered (have %v)", ErrConfig, cfg.Arch, Families())
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	m, err := build(cfg, nn.Params{Src: src, Be: be})
 	if err != nil {

@@ -1,4 +1,4 @@
-// Package sample implements SGLang's sampling_params (API.md §3.3–3.7,
+// Package sample implements SGLang's sampling_params (docs/api.md §3.3–3.7,
 // §3.10): parsing and validation with SGLang's exact 400 messages, a
 // per-sequence Sampler, log-probabilities, stop-string/regex matching,
 // finish reasons and native custom logit processors.

@@ -117,7 +117,7 @@ func FuzzResolveProcessor(f *testing.F) {
 	for _, s := range []string{"force_token", `{"name":"thinking_budget"}`, `{"callable":"80"}`, "", "{", `{"name":null}`} {
 		f.Add(s, []byte(`{"token_id":1,"token_ids":[1],"thinking_budget":2}`))
 	}
-	r := NewRegistry()
+	r := NewLogitProcessors()
 	f.Fuzz(func(t *testing.T, spec string, custom []byte) {
 		name, err := r.Resolve(spec)
 		if err != nil {
@@ -129,7 +129,7 @@ func FuzzResolveProcessor(f *testing.F) {
 		if _, ok := r.m[name]; !ok {
 			t.Fatalf("resolved to unknown %q", name)
 		}
-		p, err := r.New(spec, custom, ProcessorEnv{Vocab: 16, Think: &ThinkTokens{End: 3, Start: -1, Newline: 4}})
+		p, err := r.New(spec, custom, LogitProcessorEnv{Vocab: 16, Think: &ThinkTokens{End: 3, Start: -1, Newline: 4}})
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatal(err)

@@ -30,7 +30,7 @@ func invalidf(format string, a ...any) error {
 // GreedyEps: a temperature below it means greedy (argmax).
 const GreedyEps = 1e-6
 
-// Params is one request's sampling_params (API.md §3.3). JSON names are the
+// Params is one request's sampling_params (docs/api.md §3.3). JSON names are the
 // wire names; json.Marshal gives the wire form, json.Unmarshal applies
 // ParseParams over Defaults().
 type Params struct {
@@ -82,7 +82,7 @@ const (
 	litRepetition
 )
 
-// Defaults returns the built-in defaults of API.md §3.3.
+// Defaults returns the built-in defaults of docs/api.md §3.3.
 func Defaults() Params {
 	maxNew := 128
 	return Params{

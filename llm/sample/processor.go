@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// LogitProcessor is a native custom logit processor (API.md §3.10) bound
+// LogitProcessor is a native custom logit processor (docs/api.md §3.10) bound
 // to one sequence and its custom_params. The Sampler calls Process on the
 // logits row ([vocab], after penalties and logit_bias, before the grammar
 // mask is re-applied and before temperature) and Accept with every token
@@ -26,33 +26,33 @@ type ThinkTokens struct {
 	Newline int32 // forced before End when ≥ 0 (SGLang closes on its own line), or -1
 }
 
-// ProcessorEnv is what a processor may need from the model.
-type ProcessorEnv struct {
+// LogitProcessorEnv is what a processor may need from the model.
+type LogitProcessorEnv struct {
 	Vocab int
 	Think *ThinkTokens // nil: the model has no thinking markers
 }
 
-// ProcessorFactory binds a processor to one sequence. custom is the
+// LogitProcessorFactory binds a processor to one sequence. custom is the
 // request's custom_params object (may be nil); errors should wrap
 // ErrInvalid (the request is answered 400).
-type ProcessorFactory func(custom json.RawMessage, env ProcessorEnv) (LogitProcessor, error)
+type LogitProcessorFactory func(custom json.RawMessage, env LogitProcessorEnv) (LogitProcessor, error)
 
-// Registry maps processor names to factories. Build it at startup and only
+// LogitProcessors maps processor names to factories. Build it at startup and only
 // read it afterwards (reads are safe from many goroutines).
-type Registry struct {
-	m map[string]ProcessorFactory
+type LogitProcessors struct {
+	m map[string]LogitProcessorFactory
 }
 
-var builtinProcessors = map[string]ProcessorFactory{
+var builtinProcessors = map[string]LogitProcessorFactory{
 	"disallowed_tokens": newDisallowedTokens,
 	"force_token":       newForceToken,
 	"thinking_budget":   newThinkingBudget,
 }
 
-// NewRegistry returns a registry holding the built-ins disallowed_tokens,
+// NewLogitProcessors returns a registry holding the built-ins disallowed_tokens,
 // force_token and thinking_budget.
-func NewRegistry() *Registry {
-	r := &Registry{m: make(map[string]ProcessorFactory, len(builtinProcessors))}
+func NewLogitProcessors() *LogitProcessors {
+	r := &LogitProcessors{m: make(map[string]LogitProcessorFactory, len(builtinProcessors))}
 	for k, f := range builtinProcessors {
 		r.m[k] = f
 	}
@@ -60,7 +60,7 @@ func NewRegistry() *Registry {
 }
 
 // Register adds a processor; the name must be new and non-empty.
-func (r *Registry) Register(name string, f ProcessorFactory) error {
+func (r *LogitProcessors) Register(name string, f LogitProcessorFactory) error {
 	if name == "" || f == nil {
 		return fmt.Errorf("sample: register processor: empty name or nil factory")
 	}
@@ -72,7 +72,7 @@ func (r *Registry) Register(name string, f ProcessorFactory) error {
 }
 
 // Names lists the registered processors, sorted.
-func (r *Registry) Names() []string {
+func (r *LogitProcessors) Names() []string {
 	names := make([]string, 0, len(r.m))
 	for k := range r.m {
 		names = append(names, k)
@@ -85,17 +85,17 @@ func (r *Registry) Names() []string {
 // a JSON object whose "name" is registered. Anything else, notably SGLang's
 // {"callable": "<dill hex>"}, fails with `custom logit processor <...> is
 // not available in this runtime` (wrapping ErrInvalid).
-func (r *Registry) Resolve(spec string) (string, error) {
+func (r *LogitProcessors) Resolve(spec string) (string, error) {
 	return resolve(r.m, spec)
 }
 
-// ResolveProcessor is Resolve against the built-in processors only.
-func ResolveProcessor(spec string) (string, error) {
+// ResolveLogitProcessor is Resolve against the built-in processors only.
+func ResolveLogitProcessor(spec string) (string, error) {
 	return resolve(builtinProcessors, spec)
 }
 
 // New resolves spec and binds the processor to custom_params.
-func (r *Registry) New(spec string, custom json.RawMessage, env ProcessorEnv) (LogitProcessor, error) {
+func (r *LogitProcessors) New(spec string, custom json.RawMessage, env LogitProcessorEnv) (LogitProcessor, error) {
 	name, err := r.Resolve(spec)
 	if err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func (r *Registry) New(spec string, custom json.RawMessage, env ProcessorEnv) (L
 	return r.m[name](custom, env)
 }
 
-func resolve(m map[string]ProcessorFactory, spec string) (string, error) {
+func resolve(m map[string]LogitProcessorFactory, spec string) (string, error) {
 	s := strings.TrimSpace(spec)
 	if s == "" {
 		return "", invalidf("custom_logit_processor is empty")
@@ -158,7 +158,7 @@ func checkID(name, field string, id int64, vocab int) error {
 // disallowed_tokens: custom_params.token_ids are never sampled.
 type disallowedTokens struct{ ids []int32 }
 
-func newDisallowedTokens(custom json.RawMessage, env ProcessorEnv) (LogitProcessor, error) {
+func newDisallowedTokens(custom json.RawMessage, env LogitProcessorEnv) (LogitProcessor, error) {
 	var c struct {
 		TokenIDs *[]int64 `json:"token_ids"`
 	}
@@ -189,7 +189,7 @@ func (p *disallowedTokens) Accept(int32) {}
 // force_token: only custom_params.token_id can be sampled (logit 0).
 type forceToken struct{ id int32 }
 
-func newForceToken(custom json.RawMessage, env ProcessorEnv) (LogitProcessor, error) {
+func newForceToken(custom json.RawMessage, env LogitProcessorEnv) (LogitProcessor, error) {
 	var c struct {
 		TokenID *int64 `json:"token_id"`
 	}
@@ -228,7 +228,7 @@ type thinkingBudget struct {
 	ended  bool
 }
 
-func newThinkingBudget(custom json.RawMessage, env ProcessorEnv) (LogitProcessor, error) {
+func newThinkingBudget(custom json.RawMessage, env LogitProcessorEnv) (LogitProcessor, error) {
 	var c struct {
 		Budget *int64 `json:"thinking_budget"`
 	}

@@ -37,8 +37,8 @@ type Options struct {
 	// Suppress ids (EOS and stop_token_ids, as the engine decides) are set
 	// to −Inf until MinNewTokens tokens were accepted.
 	Suppress []int32
-	// Processors run after penalties and logit_bias, before temperature.
-	Processors []LogitProcessor
+	// LogitProcessors run after penalties and logit_bias, before temperature.
+	LogitProcessors []LogitProcessor
 	// Scratch, when set, is shared with other Samplers driven by the same
 	// goroutine (saves ~1.8 MB per sequence at a 152k vocabulary). A Dist
 	// then stays valid only until the next Sample on any of them.
@@ -120,7 +120,7 @@ func NewSampler(p *Params, o Options) (*Sampler, error) {
 		pres:   float32(p.PresencePenalty),
 		rep:    float32(p.RepetitionPenalty),
 		minNew: p.MinNewTokens,
-		procs:  slices.Clone(o.Processors),
+		procs:  slices.Clone(o.LogitProcessors),
 		rng:    rand.New(rand.NewPCG(seed, o.Stream)),
 		sc:     o.Scratch,
 		counts: map[int32]int32{},

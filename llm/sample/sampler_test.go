@@ -149,8 +149,8 @@ func TestMaskAppliedBeforeTopK(t *testing.T) {
 		}
 	}
 	// A processor cannot unmask: force_token on a masked id leaves nothing.
-	fp, _ := NewRegistry().New("force_token", json.RawMessage(`{"token_id":0}`), ProcessorEnv{Vocab: 4})
-	s = newSampler(t, `{"temperature":0}`, Options{Vocab: 4, Processors: []LogitProcessor{fp}})
+	fp, _ := NewLogitProcessors().New("force_token", json.RawMessage(`{"token_id":0}`), LogitProcessorEnv{Vocab: 4})
+	s = newSampler(t, `{"temperature":0}`, Options{Vocab: 4, LogitProcessors: []LogitProcessor{fp}})
 	if _, err := s.Sample(logits, allowed); !errors.Is(err, ErrNoCandidate) {
 		t.Fatalf("want ErrNoCandidate, got %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Validate checks every range of API.md §3.3 in SGLang's order and returns
+// Validate checks every range of docs/api.md §3.3 in SGLang's order and returns
 // the first violation with SGLang's message, wrapping ErrInvalid. vocab ≤ 0
 // skips the logit_bias key range check (vocabulary unknown).
 //

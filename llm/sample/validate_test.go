@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestValidateMessages: every range of API.md §3.3, its exact message, and
+// TestValidateMessages: every range of docs/api.md §3.3, its exact message, and
 // the values just inside the range.
 func TestValidateMessages(t *testing.T) {
 	const vocab = 1000

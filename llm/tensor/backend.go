@@ -2,8 +2,8 @@ package tensor
 
 import (
 	"fmt"
-	"sort"
-	"sync"
+
+	"github.com/sightline/sightline/internal/registry"
 )
 
 // Backend owns tensor storage and implements the ops on it.
@@ -168,45 +168,20 @@ type Options struct {
 	Level   string // CPU dispatch level ("" = best available); see each backend
 }
 
-// Registry maps backend names to factories. Backends register themselves in
-// init into Default.
-type Registry struct {
-	mu sync.Mutex
-	m  map[string]Factory
-}
+// backends are the registered backends (each registers itself in init).
+var backends = registry.New[Factory]("backend")
 
-// Default is the process-wide registry backends add themselves to at init.
-var Default = &Registry{}
-
-// Register adds a backend factory.
-func (r *Registry) Register(name string, f Factory) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = map[string]Factory{}
-	}
-	r.m[name] = f
-}
+// Register adds a backend factory (from the backend package's init).
+func Register(name string, f Factory) { backends.Register(name, f) }
 
 // Open creates the named backend.
-func (r *Registry) Open(name string, o Options) (Backend, error) {
-	r.mu.Lock()
-	f := r.m[name]
-	r.mu.Unlock()
-	if f == nil {
-		return nil, fmt.Errorf("tensor: no backend %q (have %v)", name, r.Names())
+func Open(name string, o Options) (Backend, error) {
+	f, err := backends.Get(name)
+	if err != nil {
+		return nil, fmt.Errorf("tensor: %w", err)
 	}
 	return f(o)
 }
 
-// Names lists registered backends, sorted.
-func (r *Registry) Names() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var s []string
-	for k := range r.m {
-		s = append(s, k)
-	}
-	sort.Strings(s)
-	return s
-}
+// Names lists the registered backends, sorted.
+func Names() []string { return backends.Names() }

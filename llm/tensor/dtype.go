@@ -1,6 +1,6 @@
 // Package tensor defines Sightline's compute contract: dtypes, the Tensor handle,
 // the Backend and Ops interfaces every backend implements, and a registry of
-// backends. It imports only the standard library.
+// backends. It imports only the standard library and internal/registry.
 package tensor
 
 import (

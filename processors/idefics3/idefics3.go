@@ -336,7 +336,7 @@ func (p *Processor) item(it media.Item) (layout, error) {
 			if err != nil {
 				return l, err
 			}
-			l.spans = append(l.spans, input.Span{Modality: media.Image, Features: f, Key: processors.SpanKey(it.Hash, f.Shape, i)})
+			l.spans = append(l.spans, input.Span{Modality: input.Image, Features: f, Key: processors.SpanKey(it.Hash, f.Shape, i)})
 		}
 	case media.ProcessorOutput:
 		return p.fromArrays(it)
@@ -357,7 +357,7 @@ func (p *Processor) item(it media.Item) (layout, error) {
 			if err != nil {
 				return l, err
 			}
-			l.spans = append(l.spans, input.Span{Modality: media.Image, Embeds: v, Key: processors.SpanKey(it.Hash, e.Shape, i)})
+			l.spans = append(l.spans, input.Span{Modality: input.Image, Embeds: v, Key: processors.SpanKey(it.Hash, e.Shape, i)})
 		}
 	default:
 		return l, fmt.Errorf("%w: image format %v", processors.ErrBadMedia, it.Format)
@@ -439,7 +439,7 @@ func (p *Processor) fromArrays(it media.Item) (layout, error) {
 		if err != nil {
 			return l, err
 		}
-		l.spans = append(l.spans, input.Span{Modality: media.Image, Features: f, Key: processors.SpanKey(it.Hash, []int{n, 3, S, S}, i)})
+		l.spans = append(l.spans, input.Span{Modality: input.Image, Features: f, Key: processors.SpanKey(it.Hash, []int{n, 3, S, S}, i)})
 	}
 	return l, nil
 }

@@ -338,7 +338,7 @@ func (p *Processor) Prepare(ctx context.Context, tokens []int32, items []media.I
 }
 
 func (p *Processor) span(it media.Item, n int) (input.Span, error) {
-	sp := input.Span{Modality: media.Image}
+	sp := input.Span{Modality: input.Image}
 	var f *input.Features
 	var err error
 	switch it.Format {

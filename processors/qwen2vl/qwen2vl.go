@@ -279,7 +279,7 @@ func (p *Processor) item(it media.Item) (image, error) {
 		if e.Shape[0] != t*h*w {
 			return image{}, fmt.Errorf("%w: precomputed_embedding has %d rows, grid %v needs %d", processors.ErrBadFeatures, e.Shape[0], grid, t*h*w)
 		}
-		sp := input.Span{Modality: media.Image, Key: processors.SpanKey(it.Hash, e.Shape, 0), Embeds: e}
+		sp := input.Span{Modality: input.Image, Key: processors.SpanKey(it.Hash, e.Shape, 0), Embeds: e}
 		return image{span: sp, t: t, h: h, w: w}, nil
 	}
 	return image{}, fmt.Errorf("%w: image format %v", processors.ErrBadMedia, it.Format)
@@ -287,7 +287,7 @@ func (p *Processor) item(it media.Item) (image, error) {
 
 func (p *Processor) fromFeatures(it media.Item, f *input.Features) (image, error) {
 	m := p.cfg.Merge
-	sp := input.Span{Modality: media.Image, Key: processors.SpanKey(it.Hash, f.Shape, 0), Features: f}
+	sp := input.Span{Modality: input.Image, Key: processors.SpanKey(it.Hash, f.Shape, 0), Features: f}
 	return image{span: sp, t: f.Grid[0], h: f.Grid[1] / m, w: f.Grid[2] / m}, nil
 }
 

@@ -40,7 +40,7 @@ func img(w, h int) media.Item {
 func TestSize(t *testing.T) {
 	p := hfProc(t)
 	for _, tc := range []struct{ w, h, ww, wh int }{
-		{1280, 720, 1288, 728}, // API.md §5.1 example: 46·26 = 1196 tokens
+		{1280, 720, 1288, 728}, // docs/api.md §5.1 example: 46·26 = 1196 tokens
 		{112, 112, 112, 112},
 		{80, 60, 84, 56},
 		{10, 10, 56, 56},        // minimum: 4 tokens

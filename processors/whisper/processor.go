@@ -212,7 +212,7 @@ func (p *Processor) Prepare(ctx context.Context, tokens []int32, items []media.I
 			fill = p.cfg.Fill
 		}
 		for _, pc := range pieces {
-			out.Spans = append(out.Spans, input.Span{Start: len(out.Tokens), Len: pc.n, NPos: pc.n, Modality: media.Audio,
+			out.Spans = append(out.Spans, input.Span{Start: len(out.Tokens), Len: pc.n, NPos: pc.n, Modality: input.Audio,
 				Key: pc.key, Features: pc.feat, Embeds: pc.embeds})
 			for range pc.n {
 				out.Tokens = append(out.Tokens, fill)

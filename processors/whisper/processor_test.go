@@ -78,7 +78,7 @@ func TestPrepareHF(t *testing.T) {
 		t.Fatalf("tokens %v, spans %d", got.Tokens, len(got.Spans))
 	}
 	s := got.Spans[0]
-	if s.Start != 2 || s.Len != 25 || s.NPos != 25 || s.Modality != media.Audio || s.Features == nil || s.Embeds != nil {
+	if s.Start != 2 || s.Len != 25 || s.NPos != 25 || s.Modality != input.Audio || s.Features == nil || s.Embeds != nil {
 		t.Fatalf("span %+v", s)
 	}
 	if f := s.Features; len(f.Shape) != 2 || f.Shape[0] != 128 || f.Shape[1] != 3000 || f.Grid[0] != 100 || len(f.Data) != 128*3000 {

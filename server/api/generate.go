@@ -1,6 +1,6 @@
 // Package api holds the wire types of Sightline's HTTP surface — SGLang's
 // native /generate and the OpenAI routes — and the request normalisation of
-// API.md §3.2: single vs batch, per-item broadcast of scalar-or-list fields,
+// docs/api.md §3.2: single vs batch, per-item broadcast of scalar-or-list fields,
 // rid rules and n fan-out. It decodes and validates shapes only; sampling
 // values are validated by llm/sample and media by media/processors.
 package api
@@ -52,7 +52,7 @@ type GenerateRequest struct {
 }
 
 // DecodeGenerate parses a /generate body. Unknown top-level keys are ignored
-// (API.md §0); a body that is not a JSON object, or a field of the wrong
+// (docs/api.md §0); a body that is not a JSON object, or a field of the wrong
 // JSON type, is a 400.
 func DecodeGenerate(body []byte) (*GenerateRequest, error) {
 	body = bytes.TrimSpace(body)

@@ -44,7 +44,7 @@ type Normalized struct {
 	Items   []Item
 }
 
-// Normalize applies API.md §3.2. newID returns a fresh 32-char hex id.
+// Normalize applies docs/api.md §3.2. newID returns a fresh 32-char hex id.
 func (r *GenerateRequest) Normalize(newID func() string) (*Normalized, error) {
 	kinds := 0
 	for _, raw := range []json.RawMessage{r.Text, r.InputIDs, r.InputEmbeds, r.InputEmbedsBytes} {

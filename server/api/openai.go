@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 )
 
-// ChatRequest is POST /v1/chat/completions (API.md §7.2). Unknown keys are ignored.
+// ChatRequest is POST /v1/chat/completions (docs/api.md §7.2). Unknown keys are ignored.
 type ChatRequest struct {
 	Messages            json.RawMessage `json:"messages"`
 	Model               string          `json:"model"`
@@ -58,7 +58,7 @@ type StreamOptions struct {
 	ContinuousUsageStats bool `json:"continuous_usage_stats"`
 }
 
-// CompletionRequest is POST /v1/completions (API.md §7.11).
+// CompletionRequest is POST /v1/completions (docs/api.md §7.11).
 type CompletionRequest struct {
 	Prompt            json.RawMessage `json:"prompt"`
 	Model             string          `json:"model"`

@@ -72,7 +72,7 @@ func ParseLevel(name string) (Level, error) {
 }
 
 func init() {
-	tensor.Default.Register("cpu", func(o tensor.Options) (tensor.Backend, error) { return New(o) })
+	tensor.Register("cpu", func(o tensor.Options) (tensor.Backend, error) { return New(o) })
 }
 
 // Layout of MatMul weights packed by this backend (see the package comment).

@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	tensor.Default.Register("ref", func(tensor.Options) (tensor.Backend, error) { return New(), nil })
+	tensor.Register("ref", func(tensor.Options) (tensor.Backend, error) { return New(), nil })
 }
 
 // Backend implements tensor.Backend in pure Go on row-major host tensors.

@@ -37,7 +37,7 @@ func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleHealth answers 200 when the engine produced output recently, or
-// when a 1-token probe completes within the health timeout (API.md §8).
+// when a 1-token probe completes within the health timeout (docs/api.md §8).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if !s.ready.Load() || s.draining.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
