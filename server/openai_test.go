@@ -169,6 +169,14 @@ func TestOperationalRoutes(t *testing.T) {
 			t.Errorf("missing series %s", name)
 		}
 	}
+	// Honest KV usage: once idle, the prompt's pages stay in the prefix cache
+	// but count as free (routers read token_usage).
+	ts.idle(t)
+	_, idleB := ts.get(t, "/metrics")
+	idle := string(idleB)
+	if u, ev := metricValue(idle, "sglang:token_usage"), metricValue(idle, "sightline:prefix_cache_evictable_tokens"); u != 0 || ev <= 0 {
+		t.Errorf("idle server: token_usage %v, evictable prefix-cache tokens %v", u, ev)
+	}
 	if code, b := do("GET", "/get_model_info", ""); code != 200 || !strings.Contains(b, `"is_generation":true`) {
 		t.Fatalf("model info: %d %s", code, b)
 	}
