@@ -39,6 +39,10 @@ type Config struct {
 }
 
 // Arbiter hands out turns on one backend. Safe for concurrent use.
+//
+// Waiting conditions depend only on state changed under mu with a
+// Broadcast, never on the clock alone: a time-based condition would leave a
+// waiter asleep when it turned true with nobody to wake it.
 type Arbiter struct {
 	cfg  Config
 	mu   sync.Mutex
@@ -46,7 +50,9 @@ type Arbiter struct {
 	busy bool
 	// fgWaiting and bgWaiting count callers blocked for a turn.
 	fgWaiting, bgWaiting int
-	// bgUntil is when the background's share after the last foreground turn ends.
+	// owed: the background still has time left (until bgUntil) from its
+	// share after the last foreground turn; a waiting foreground lets it go first.
+	owed    bool
 	bgUntil time.Time
 	stats   Stats
 }
@@ -78,13 +84,21 @@ func (a *Arbiter) Stats() Stats {
 	return a.stats
 }
 
+// expire ends the background's share once its time is up (mu held).
+func (a *Arbiter) expire(now time.Time) {
+	if a.owed && !now.Before(a.bgUntil) {
+		a.owed = false
+		a.cond.Broadcast()
+	}
+}
+
 // Foreground blocks until the caller may use the backend and returns the
 // function that ends the turn.
 func (a *Arbiter) Foreground() (release func()) {
 	a.mu.Lock()
 	t0 := time.Now()
 	a.fgWaiting++
-	for a.busy || (a.bgWaiting > 0 && time.Now().Before(a.bgUntil)) {
+	for a.busy || (a.bgWaiting > 0 && a.owed) {
 		a.cond.Wait()
 	}
 	a.fgWaiting--
@@ -98,6 +112,7 @@ func (a *Arbiter) Foreground() (release func()) {
 		held := now.Sub(start)
 		a.stats.Foreground += held
 		a.bgUntil = now.Add(time.Duration(float64(held) * a.cfg.Share / (1 - a.cfg.Share)))
+		a.owed = true
 		a.busy = false
 		a.mu.Unlock()
 		a.cond.Broadcast()
@@ -108,7 +123,11 @@ func (a *Arbiter) Foreground() (release func()) {
 func (a *Arbiter) background(f func() error) error {
 	a.mu.Lock()
 	a.bgWaiting++
-	for a.busy || (a.fgWaiting > 0 && !time.Now().Before(a.bgUntil)) {
+	for {
+		a.expire(time.Now())
+		if !a.busy && (a.fgWaiting == 0 || a.owed) {
+			break
+		}
 		a.cond.Wait()
 	}
 	a.bgWaiting--
@@ -117,8 +136,10 @@ func (a *Arbiter) background(f func() error) error {
 	start := time.Now()
 	err := f()
 	a.mu.Lock()
-	a.stats.Background += time.Since(start)
+	now := time.Now()
+	a.stats.Background += now.Sub(start)
 	a.busy = false
+	a.expire(now)
 	a.mu.Unlock()
 	a.cond.Broadcast()
 	return err

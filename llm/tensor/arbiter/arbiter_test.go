@@ -145,3 +145,45 @@ func TestIdleForegroundLeavesAllToBackground(t *testing.T) {
 		t.Fatalf("1000 uncontended background turns took %v", el)
 	}
 }
+
+// TestNoLostWakeup: foreground and background turns racing with tiny and
+// uneven hold times never leave both sides asleep (a wait condition that
+// turned true by the clock alone, with nobody to broadcast, once did).
+func TestNoLostWakeup(t *testing.T) {
+	a := New(Config{})
+	done := make(chan struct{})
+	var stop atomic.Bool
+	go func() {
+		defer close(done)
+		for i := 0; !stop.Load(); i++ {
+			_ = a.background(func() error {
+				if i%7 == 0 {
+					time.Sleep(50 * time.Microsecond)
+				}
+				return nil
+			})
+		}
+	}()
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for i := 0; i < 3000; i++ {
+			release := a.Foreground()
+			if i%5 == 0 {
+				time.Sleep(20 * time.Microsecond)
+			}
+			release()
+		}
+	}()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		t.Fatal("foreground and background deadlocked")
+	}
+	stop.Store(true)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("background stuck after the foreground finished")
+	}
+}
