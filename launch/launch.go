@@ -67,6 +67,8 @@ type Config struct {
 	PageSize       int   // default 16
 	DisableRadix   bool
 	Seed           uint64 // seed of requests without sampling_seed; 0 = from the clock
+	// SkipTokenizerInit: ids in, ids out; the engine detokenizes nothing.
+	SkipTokenizerInit bool
 
 	TextOnly       bool    // do not open vision or audio towers
 	EmbeddingCache int64   // bytes of cached media embeddings (default 256 MiB)
@@ -320,7 +322,11 @@ func (r *Runtime) startEngine(emb engine.Embedder) error {
 	if ecfg.NoChunking {
 		ecfg.StepTokens = contextLen
 	}
-	eng, err := engine.New(r.Model, kv, pc, detokenizer{r.Tokenizer}, emb, ecfg)
+	var detok engine.Detokenizer = detokenizer{r.Tokenizer}
+	if c.SkipTokenizerInit {
+		detok = nil
+	}
+	eng, err := engine.New(r.Model, kv, pc, detok, emb, ecfg)
 	if err != nil {
 		return err
 	}

@@ -82,9 +82,16 @@ func (s *Server) probe(ctx context.Context) error {
 }
 
 func (s *Server) handleModelInfo(w http.ResponseWriter, _ *http.Request) {
+	orNil := func(v string) any {
+		if v == "" {
+			return nil
+		}
+		return v
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"model_path": s.cfg.ModelPath, "tokenizer_path": s.cfg.ModelPath,
 		"served_model_name": s.cfg.ServedModelName, "is_generation": true, "preferred_sampling_params": nil,
-		"weight_version": "default", "load_format": "auto", "reasoning_parser": nil, "tool_call_parser": nil,
+		"weight_version": "default", "load_format": "auto", "reasoning_parser": orNil(s.cfg.ReasoningParser),
+		"tool_call_parser":        orNil(s.cfg.ToolCallParser),
 		"has_image_understanding": s.canImage, "has_audio_understanding": s.canAudio})
 }
 
@@ -173,7 +180,13 @@ func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
 		return s.tok.EncodeOpts(text, tokenizer.EncodeOptions{AddSpecial: special, ParseSpecial: true})
 	}
 	if rawSet(req.Messages) {
-		p, err := s.renderChat(r.Context(), &api.ChatRequest{Messages: req.Messages, Tools: req.Tools, ToolChoice: req.ToolChoice, ChatTemplateKwargs: req.Kwargs})
+		cr := &api.ChatRequest{Messages: req.Messages, Tools: req.Tools, ToolChoice: req.ToolChoice, ChatTemplateKwargs: req.Kwargs}
+		ct, err := parseTools(cr)
+		if err != nil {
+			s.failOpenAI(w, err)
+			return
+		}
+		p, err := s.renderChat(r.Context(), cr, ct)
 		if err != nil {
 			s.failOpenAI(w, err)
 			return

@@ -57,6 +57,7 @@ func (s *Server) prepareCompletions(ctx context.Context, req *api.CompletionRequ
 	var jobs []*job
 	var prompts []*input.Prompt
 	for i, in := range inputs {
+		in.salt = cacheSalt(req.CacheSalt, req.ExtraKey)
 		p, err := s.buildPrompt(ctx, in)
 		if err != nil {
 			return nil, nil, nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/sightline/sightline/llm/engine"
 	"github.com/sightline/sightline/llm/sample"
@@ -77,6 +78,8 @@ func errOpenAI(code int, msg, typ string) map[string]any {
 	return map[string]any{"object": "error", "message": msg, "type": typ, "param": nil, "code": code}
 }
 
+// openAIType is E2's type: BadRequestError, InternalServerError, or the
+// status code as a string for HTTP exceptions ("503"), as SGLang does.
 func openAIType(code int) string {
 	switch code {
 	case http.StatusBadRequest:
@@ -84,7 +87,7 @@ func openAIType(code int) string {
 	case http.StatusInternalServerError:
 		return "InternalServerError"
 	}
-	return http.StatusText(code)
+	return strconv.Itoa(code)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -145,11 +145,15 @@ func (s *Server) prepareGenerate(ctx context.Context, req *api.GenerateRequest, 
 			return nil, err
 		}
 	}
+	salts, err := promptSalts(req, norm.Prompts)
+	if err != nil {
+		return nil, err
+	}
 	prompts := make([]*input.Prompt, norm.Prompts)
 	var jobs []*job
 	for _, it := range norm.Items {
 		if prompts[it.Prompt] == nil {
-			in := promptInput{text: it.Text, ids: it.InputIDs, embeds: it.Embeds, addSpecial: true}
+			in := promptInput{text: it.Text, ids: it.InputIDs, embeds: it.Embeds, addSpecial: true, salt: salts[it.Prompt]}
 			if images != nil {
 				in.images = images[it.Prompt]
 			}
@@ -177,6 +181,42 @@ func (s *Server) prepareGenerate(ctx context.Context, req *api.GenerateRequest, 
 		jobs = append(jobs, &job{item: it, prompt: prompts[it.Prompt], req: er})
 	}
 	return jobs, nil
+}
+
+// promptSalts reads cache_salt and extra_key (a string, or a list with one
+// entry per prompt) into each prompt's cache salt.
+func promptSalts(req *api.GenerateRequest, prompts int) ([]uint64, error) {
+	per := func(raw json.RawMessage, name string) ([]string, error) {
+		out := make([]string, prompts)
+		if !rawSet(raw) {
+			return out, nil
+		}
+		var one string
+		if json.Unmarshal(raw, &one) == nil {
+			for i := range out {
+				out[i] = one
+			}
+			return out, nil
+		}
+		var list []string
+		if json.Unmarshal(raw, &list) != nil || len(list) != prompts {
+			return nil, badf("%s must be a string or a list of %d strings (one per prompt).", name, prompts)
+		}
+		return list, nil
+	}
+	salt, err := per(req.CacheSalt, "cache_salt")
+	if err != nil {
+		return nil, err
+	}
+	extra, err := per(req.ExtraKey, "extra_key")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint64, prompts)
+	for i := range out {
+		out[i] = cacheSalt(salt[i], extra[i])
+	}
+	return out, nil
 }
 
 // mediaRefs resolves image_data/audio_data into one ref list per prompt.
@@ -317,6 +357,9 @@ func (s *Server) generateItem(j *job, stream, lpText, promptIDs, incremental boo
 		s.addLogprobs(meta, o, lp, lpText, fromLP)
 	}
 	res := map[string]any{"text": text, "output_ids": nonNil(ids), "meta_info": meta}
+	if s.cfg.SkipTokenizerInit {
+		delete(res, "text") // ids in, ids out: nothing is detokenized
+	}
 	if promptIDs {
 		res["prompt_token_ids"] = j.prompt.Tokens
 	}

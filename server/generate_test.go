@@ -174,3 +174,40 @@ func TestStopMatched(t *testing.T) {
 	}
 	ts.idle(t)
 }
+
+// TestCacheSaltIsolates: prompts share prefix-cache pages only under the
+// same cache_salt / extra_key, on /generate and on chat.
+func TestCacheSaltIsolates(t *testing.T) {
+	ts := start(t, opts{})
+	text := "the quick brown fox jumps over the lazy dog and runs far away into the woods"
+	cached := func(body string) float64 {
+		t.Helper()
+		code, b := ts.post(t, "/generate", body)
+		if code != 200 {
+			t.Fatalf("%d %s", code, b)
+		}
+		m := decode[map[string]any](t, b)
+		return m["meta_info"].(map[string]any)["cached_tokens"].(float64)
+	}
+	req := func(extra string) string {
+		return `{"text": "` + text + `", "sampling_params": {"max_new_tokens": 1}` + extra + `}`
+	}
+	if c := cached(req(`, "cache_salt": "tenant-a"`)); c != 0 {
+		t.Fatalf("first request cached %v", c)
+	}
+	if c := cached(req(`, "cache_salt": "tenant-a"`)); c == 0 {
+		t.Fatal("same salt: no prefix-cache hit")
+	}
+	if c := cached(req(`, "cache_salt": "tenant-b"`)); c != 0 {
+		t.Fatalf("another salt shared %v cached tokens", c)
+	}
+	if c := cached(req(``)); c != 0 {
+		t.Fatalf("no salt shared %v cached tokens with salted prompts", c)
+	}
+	if c := cached(req(`, "extra_key": "k"`)); c != 0 {
+		t.Fatalf("extra_key shared %v cached tokens", c)
+	}
+	if code, b := ts.post(t, "/generate", `{"text": ["a", "b"], "cache_salt": ["x"]}`); code != 400 || !strings.Contains(string(b), "cache_salt") {
+		t.Fatalf("salt list of the wrong length: %d %s", code, b)
+	}
+}

@@ -60,10 +60,11 @@ type testServer struct {
 }
 
 type opts struct {
-	path   string
-	cfg    Config
-	pages  int
-	noTmpl bool
+	path     string
+	cfg      Config
+	pages    int
+	noTmpl   bool
+	template string // a chat template replacing the model's
 }
 
 func start(t testing.TB, o opts) *testServer {
@@ -75,9 +76,17 @@ func start(t testing.TB, o opts) *testServer {
 		o.pages = 256
 	}
 	be := newBackend()
-	rt, err := launch.Open(context.Background(), launch.Config{ModelPath: o.path, Backend: be, TextOnly: true,
+	tmplFile := ""
+	if o.template != "" {
+		tmplFile = filepath.Join(t.TempDir(), "template.jinja")
+		if err := os.WriteFile(tmplFile, []byte(o.template), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt, err := launch.Open(context.Background(), launch.Config{ModelPath: o.path, Backend: be, TextOnly: true, ChatTemplate: tmplFile,
 		PageSize: 4, ChunkedPrefill: 64, ContextLength: 512, MaxTotalTokens: 4 * o.pages, Seed: 1,
-		DisableRadix: o.cfg.DisableRadixCache, NoChatTemplate: o.noTmpl, Logger: slog.New(slog.DiscardHandler)})
+		DisableRadix: o.cfg.DisableRadixCache, SkipTokenizerInit: o.cfg.SkipTokenizerInit, NoChatTemplate: o.noTmpl,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

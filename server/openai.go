@@ -146,10 +146,17 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.failOpenAI(w, err)
 		return
 	}
-	jobs, prompt, err := s.prepareChat(r.Context(), &req)
+	jobs, prompt, ct, err := s.prepareChat(r.Context(), &req)
 	if err != nil {
 		s.failOpenAI(w, err)
 		return
+	}
+	outs := make([]*chatOutput, len(jobs))
+	for i := range jobs {
+		if outs[i], err = s.newChatOutput(ct, thinkingOn(&req), req.SeparateReasoning == nil || *req.SeparateReasoning); err != nil {
+			s.failOpenAI(w, err)
+			return
+		}
 	}
 	if err := s.submit(r.Context(), jobs); err != nil {
 		s.failOpenAI(w, err)
@@ -164,7 +171,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		model = "default"
 	}
 	if req.Stream {
-		s.streamChat(w, r, jobs, prompt, id, model, &req)
+		s.streamChat(w, r, jobs, outs, prompt, id, model, &req)
 		return
 	}
 	if err := s.wait(r.Context(), jobs); err != nil {
@@ -172,14 +179,19 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var choices []map[string]any
-	for _, j := range jobs {
+	for i, j := range jobs {
 		if err := abortError(j.out.finish, j.out.err); err != nil {
 			s.failOpenAI(w, err)
 			return
 		}
+		content, reasoningContent, calls := outs[i].message(j.out.text)
+		var toolCalls any
+		if len(calls) > 0 {
+			toolCalls = calls
+		}
 		c := map[string]any{"index": j.item.Index,
-			"message":  map[string]any{"role": "assistant", "content": j.out.text, "reasoning_content": nil, "tool_calls": nil},
-			"logprobs": nil, "finish_reason": finishName(j.out.finish), "matched_stop": matchedStop(j.out.finish)}
+			"message":  map[string]any{"role": "assistant", "content": content, "reasoning_content": reasoningContent, "tool_calls": toolCalls},
+			"logprobs": nil, "finish_reason": outs[i].finish(j.out.finish), "matched_stop": matchedStop(j.out.finish)}
 		if req.Logprobs {
 			c["logprobs"] = map[string]any{"content": s.chatLogprobs(j.out.lps)}
 		}
@@ -189,17 +201,22 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		choices = append(choices, c)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "chat.completion", "created": time.Now().Unix(),
-		"model": model, "choices": choices, "usage": s.usage(jobs, []*input.Prompt{prompt}),
+		"model": model, "choices": choices, "usage": s.chatUsage(jobs, outs, prompt),
 		"metadata": map[string]any{"weight_version": "default"}})
 }
 
 // prepareChat renders the conversation and builds the n jobs.
-func (s *Server) prepareChat(ctx context.Context, req *api.ChatRequest) ([]*job, *input.Prompt, error) {
+func (s *Server) prepareChat(ctx context.Context, req *api.ChatRequest) ([]*job, *input.Prompt, *chatTools, error) {
+	fail := func(err error) ([]*job, *input.Prompt, *chatTools, error) { return nil, nil, nil, err }
 	if err := s.checkModel(req.Model); err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	if req.Stream && (req.ReturnPromptIDs || req.ReturnMetaInfo || req.ReturnCachedDetails) {
-		return nil, nil, badf("return_prompt_token_ids, return_meta_info and return_cached_tokens_details are not supported with streaming.")
+		return fail(badf("return_prompt_token_ids, return_meta_info and return_cached_tokens_details are not supported with streaming."))
+	}
+	ct, err := parseTools(req)
+	if err != nil {
+		return fail(err)
 	}
 	maxTok := req.MaxCompletionTokens
 	if maxTok == nil || *maxTok == 0 {
@@ -209,21 +226,20 @@ func (s *Server) prepareChat(ctx context.Context, req *api.ChatRequest) ([]*job,
 		maxTok = nil
 	}
 	if maxTok != nil && *maxTok > s.eng.ContextLen() {
-		return nil, nil, badf("max_completion_tokens is too large: %d.This model supports at most %d completion tokens.", *maxTok, s.eng.ContextLen())
+		return fail(badf("max_completion_tokens is too large: %d.This model supports at most %d completion tokens.", *maxTok, s.eng.ContextLen()))
 	}
 	var prompt *input.Prompt
-	var err error
 	if len(req.InputIDs) > 0 {
-		prompt, err = s.buildPrompt(ctx, promptInput{ids: req.InputIDs})
+		prompt, err = s.buildPrompt(ctx, promptInput{ids: req.InputIDs, salt: cacheSalt(req.CacheSalt, req.ExtraKey)})
 	} else {
-		prompt, err = s.renderChat(ctx, req)
+		prompt, err = s.renderChat(ctx, req, ct)
 	}
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	base, err := s.chatDefaults()
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	params, err := openAIParams{maxTokens: maxTok, temperature: req.Temperature, topP: req.TopP, minP: req.MinP,
 		rep: req.RepetitionPenalty, pres: req.PresencePenalty, freq: req.FrequencyPenalty, topK: req.TopK, n: req.N,
@@ -232,14 +248,36 @@ func (s *Server) prepareChat(ctx context.Context, req *api.ChatRequest) ([]*job,
 		ignoreEOS: req.IgnoreEOS, skipSpecial: req.SkipSpecialTokens, responseFormat: req.ResponseFormat,
 		customParams: req.CustomParams}.apply(base)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
+	}
+	// tool_choice required/named: constrain the turn to the tools' schemas,
+	// unless the request brings its own grammar (which wins, as in SGLang).
+	if sch := ct.schema(); sch != "" && params.JSONSchema == nil && params.Regex == nil && params.EBNF == nil && params.StructuralTag == nil {
+		params.JSONSchema = &sch
 	}
 	top := 0
 	if req.TopLogprobs != nil {
 		top = *req.TopLogprobs
 	}
-	return s.fanOut(prompt, params, engine.LogprobOptions{Return: req.Logprobs, StartLen: -1, TopN: top, Text: true},
+	jobs, prompt, err := s.fanOut(prompt, params, engine.LogprobOptions{Return: req.Logprobs, StartLen: -1, TopN: top, Text: true},
 		req.RID, req.CustomLogitProc, req.LoraPath, req.ReturnHiddenStates)
+	return jobs, prompt, ct, err
+}
+
+// thinkingOn reports whether the request leaves the model's thinking on
+// (chat_template_kwargs enable_thinking / thinking false turn it off).
+func thinkingOn(req *api.ChatRequest) bool {
+	var kw map[string]json.RawMessage
+	if json.Unmarshal(req.ChatTemplateKwargs, &kw) != nil {
+		return true
+	}
+	for _, k := range []string{"enable_thinking", "thinking"} {
+		var on bool
+		if json.Unmarshal(kw[k], &on) == nil && !on {
+			return false
+		}
+	}
+	return true
 }
 
 // fanOut builds the n jobs of one prompt.
@@ -267,7 +305,7 @@ func (s *Server) fanOut(prompt *input.Prompt, params sample.Params, lp engine.Lo
 }
 
 // renderChat applies the chat template and tokenizes the result.
-func (s *Server) renderChat(ctx context.Context, req *api.ChatRequest) (*input.Prompt, error) {
+func (s *Server) renderChat(ctx context.Context, req *api.ChatRequest, ct *chatTools) (*input.Prompt, error) {
 	if s.tmpl == nil {
 		return nil, badf("This model has no chat template; start the server with --chat-template FILE or use /v1/completions.")
 	}
@@ -276,13 +314,8 @@ func (s *Server) renderChat(ctx context.Context, req *api.ChatRequest) (*input.P
 		return nil, err
 	}
 	rc := chat.RenderContext{Messages: cp.messages, AddGenerationPrompt: true, Special: s.tok.SpecialTokens()}
-	var choice string
-	_ = json.Unmarshal(req.ToolChoice, &choice)
-	if rawSet(req.Tools) && choice != "none" {
-		rc.Tools = req.Tools
-	}
-	if choice == "required" && !rawSet(req.Tools) {
-		return nil, badf("Tools cannot be empty if tool choice is set to required.")
+	if ct.mode != toolsNone {
+		rc.Tools = req.Tools // tool_choice "none" renders as if no tools were given
 	}
 	extra, err := s.templateKwargs(req)
 	if err != nil {
@@ -294,7 +327,8 @@ func (s *Server) renderChat(ctx context.Context, req *api.ChatRequest) (*input.P
 		return nil, err
 	}
 	text += cp.suffix
-	return s.buildPrompt(ctx, promptInput{text: &text, images: cp.images, audios: cp.audios, addSpecial: false})
+	return s.buildPrompt(ctx, promptInput{text: &text, images: cp.images, audios: cp.audios, addSpecial: false,
+		salt: cacheSalt(req.CacheSalt, req.ExtraKey)})
 }
 
 // templateKwargs merges chat_template_kwargs and reasoning_effort.
@@ -366,6 +400,17 @@ func (s *Server) chatLogprobs(lps []engine.TokenLogprob) []any {
 		out = append(out, e)
 	}
 	return out
+}
+
+// chatUsage is usage with the reasoning tokens of the choices.
+func (s *Server) chatUsage(jobs []*job, outs []*chatOutput, prompt *input.Prompt) map[string]any {
+	u := s.usage(jobs, []*input.Prompt{prompt})
+	n := 0
+	for _, o := range outs {
+		n += o.reasoningTokens(s.tok)
+	}
+	u["reasoning_tokens"] = n
+	return u
 }
 
 // usage aggregates token counts (prompts once each, completions summed).

@@ -8,11 +8,17 @@ import (
 	"github.com/sightline/sightline/server/api"
 )
 
-// streamChat sends chat.completion.chunk events (docs/api.md §7.7).
-func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, jobs []*job, prompt *input.Prompt, id, model string, req *api.ChatRequest) {
+// streamChat sends chat.completion.chunk events (docs/api.md §7.7): each
+// choice's text goes through its chatOutput, so reasoning_content, content
+// and tool_calls deltas come as the parsers release them.
+func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, jobs []*job, outs []*chatOutput, prompt *input.Prompt, id, model string, req *api.ChatRequest) {
 	includeUsage := s.cfg.IncludeUsageByDefault || (req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
 	continuous := req.StreamOptions != nil && req.StreamOptions.ContinuousUsageStats
 	created := time.Now().Unix()
+	outOf := map[*job]*chatOutput{}
+	for i, j := range jobs {
+		outOf[j] = outs[i]
+	}
 	chunk := func(choice map[string]any, usage any) map[string]any {
 		var choices []any
 		if choice != nil {
@@ -22,15 +28,24 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, jobs []*job,
 		}
 		return map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": choices, "usage": usage}
 	}
-	s.streamOpenAI(w, r, jobs, func(j *job, first bool, delta string, lpFrom int, final bool) []map[string]any {
+	s.streamOpenAI(w, r, jobs, func(j *job, first bool, text string, lpFrom int, final bool) []map[string]any {
 		var out []map[string]any
 		if first {
 			out = append(out, chunk(map[string]any{"index": j.item.Index, "delta": map[string]any{"role": "assistant", "content": ""},
 				"logprobs": nil, "finish_reason": nil, "matched_stop": nil}, nil))
 		}
-		if delta != "" || (req.Logprobs && lpFrom < len(j.out.lps)) {
-			c := map[string]any{"index": j.item.Index, "delta": map[string]any{"content": delta}, "logprobs": nil, "finish_reason": nil, "matched_stop": nil}
-			if req.Logprobs {
+		o := outOf[j]
+		deltas := o.feed(text)
+		if final {
+			deltas = append(deltas, o.flush()...)
+		}
+		lps := req.Logprobs && lpFrom < len(j.out.lps)
+		if len(deltas) == 0 && lps {
+			deltas = []map[string]any{{"content": ""}}
+		}
+		for k, d := range deltas {
+			c := map[string]any{"index": j.item.Index, "delta": d, "logprobs": nil, "finish_reason": nil, "matched_stop": nil}
+			if lps && k == 0 { // the tokens this event added ride on its first chunk
 				c["logprobs"] = map[string]any{"content": s.chatLogprobs(j.out.lps[lpFrom:])}
 			}
 			var u any
@@ -41,14 +56,14 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, jobs []*job,
 		}
 		if final {
 			out = append(out, chunk(map[string]any{"index": j.item.Index, "delta": map[string]any{}, "logprobs": nil,
-				"finish_reason": finishName(j.out.finish), "matched_stop": matchedStop(j.out.finish)}, nil))
+				"finish_reason": o.finish(j.out.finish), "matched_stop": matchedStop(j.out.finish)}, nil))
 		}
 		return out
 	}, func() map[string]any {
 		if !includeUsage {
 			return nil
 		}
-		return chunk(nil, s.usage(jobs, []*input.Prompt{prompt}))
+		return chunk(nil, s.chatUsage(jobs, outs, prompt))
 	})
 }
 

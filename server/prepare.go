@@ -29,6 +29,7 @@ func newID() string {
 
 // promptInput is one prompt before processing: text or ids, plus its media.
 type promptInput struct {
+	salt       uint64 // prefix-cache isolation (cache_salt / extra_key); 0: none
 	text       *string
 	ids        []int32
 	embeds     *api.Embeds
@@ -37,8 +38,32 @@ type promptInput struct {
 	addSpecial bool // tokenize text with BOS etc. (false for rendered chat templates)
 }
 
-// buildPrompt tokenizes, loads media and runs the model's processor.
+// buildPrompt tokenizes, loads media, runs the model's processor and salts
+// the prompt's cache keys.
 func (s *Server) buildPrompt(ctx context.Context, in promptInput) (*input.Prompt, error) {
+	p, err := s.preparePrompt(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	p.Salt = in.salt
+	return p, nil
+}
+
+// cacheSalt hashes cache_salt and extra_key into a prompt salt (0 when both
+// are empty): prompts share prefix-cache pages only when these match.
+func cacheSalt(cacheSalt, extraKey string) uint64 {
+	if cacheSalt == "" && extraKey == "" {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(cacheSalt))
+	h.Write([]byte{0})
+	h.Write([]byte(extraKey))
+	return h.Sum64() | 1
+}
+
+// preparePrompt is buildPrompt before salting.
+func (s *Server) preparePrompt(ctx context.Context, in promptInput) (*input.Prompt, error) {
 	var tokens []int32
 	switch {
 	case in.embeds != nil:

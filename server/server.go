@@ -25,6 +25,8 @@ import (
 	"github.com/sightline/sightline/media"
 	"github.com/sightline/sightline/processors"
 	"github.com/sightline/sightline/server/chat"
+	"github.com/sightline/sightline/server/reasoning"
+	"github.com/sightline/sightline/server/toolcall"
 )
 
 // Engine is what the server needs of the serving core (*engine.Engine).
@@ -66,6 +68,10 @@ type Config struct {
 	// MediaLimits is --limit-mm-data-per-request: items per request by
 	// modality ("image", "audio", "video"); absent keys are unlimited.
 	MediaLimits map[string]int
+
+	// ToolCallParser and ReasoningParser name the --tool-call-parser and
+	// --reasoning-parser ("" = none; see server/toolcall, server/reasoning).
+	ToolCallParser, ReasoningParser string
 
 	// GrammarBackend is --grammar-backend: "none" refuses constrained
 	// decoding; anything else uses the built-in engine (FromRuntime).
@@ -159,6 +165,16 @@ func New(cfg Config, d Deps) *Server {
 // fields, and the runtime's engine, tokenizer, template, media loader,
 // processor and embedding cache become the server's collaborators.
 func FromRuntime(cfg Config, rt *launch.Runtime) (*Server, error) {
+	if cfg.ToolCallParser != "" {
+		if _, err := toolcall.New(cfg.ToolCallParser); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.ReasoningParser != "" {
+		if _, err := reasoning.New(cfg.ReasoningParser, true); err != nil {
+			return nil, err
+		}
+	}
 	mc := rt.Model.Config()
 	cfg.ModelPath, cfg.Vocab, cfg.Hidden, cfg.Generation = rt.Path, mc.Vocab, mc.Hidden, mc.Generation
 	if cfg.ServedModelName == "" {

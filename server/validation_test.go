@@ -2,8 +2,12 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/sightline/sightline/llm/engine"
 )
 
 // TestSamplingValidation: every range of docs/api.md §3.3 gives 400 with its message.
@@ -123,4 +127,38 @@ func TestMalformedRequests(t *testing.T) {
 	}
 	t.Logf("%d malformed requests answered 4xx", len(all))
 	ts.idle(t)
+}
+
+// TestConformanceDetails: SGLang behaviours a wider check found missing.
+func TestConformanceDetails(t *testing.T) {
+	ts := start(t, opts{})
+	// a negative id in token_ids_logprob is out of the vocabulary
+	code, b := ts.post(t, "/generate", `{"text": "hi", "return_logprob": true, "token_ids_logprob": [-3], "sampling_params": {"max_new_tokens": 1}}`)
+	if code != 400 || !strings.Contains(string(b), "token_ids_logprob contains out-of-vocabulary token id -3") {
+		t.Fatalf("negative token_ids_logprob: %d %s", code, b)
+	}
+	// ids in, ids out: no text in the response
+	ids := start(t, opts{cfg: Config{SkipTokenizerInit: true}})
+	code, b = ids.post(t, "/generate", `{"input_ids": [5, 6, 7], "sampling_params": {"max_new_tokens": 3, "temperature": 0}}`)
+	if code != 200 {
+		t.Fatalf("%d %s", code, b)
+	}
+	m := decode[map[string]any](t, b)
+	if _, has := m["text"]; has || len(m["output_ids"].([]any)) != 3 {
+		t.Fatalf("skip-tokenizer-init reply: %s", b)
+	}
+	if code, b = ids.post(t, "/generate", `{"text": "hi"}`); code != 400 || !strings.Contains(string(b), "skip_tokenizer_init=True cannot accept text prompts") {
+		t.Fatalf("text with skip-tokenizer-init: %d %s", code, b)
+	}
+}
+
+// TestHTTPExceptionType: E2 bodies of HTTP exceptions carry the status code
+// as their type ("503"), as SGLang's do.
+func TestHTTPExceptionType(t *testing.T) {
+	rec := httptest.NewRecorder()
+	(&Server{cfg: Config{Logger: slog.New(slog.DiscardHandler)}}).failOpenAI(rec, fmt.Errorf("submit: %w", engine.ErrQueueFull))
+	body := decode[map[string]any](t, rec.Body.Bytes())
+	if rec.Code != 503 || body["type"] != "503" || body["code"] != float64(503) {
+		t.Fatalf("queue full: %d %v", rec.Code, body)
+	}
 }

@@ -25,6 +25,7 @@ type serveFlags struct {
 	port                                                   int
 	servedName, apiKey, chatTemplate, samplingDefaults     string
 	preferred, logLevel, kvMemory, limitMM, grammarBackend string
+	toolParser, reasoningParser                            string
 	contextLen, maxRunning, maxQueued, maxTotalTokens      int
 	chunkedPrefill, pageSize, streamInterval, tp, dp       int
 	randomSeed                                             int64
@@ -94,6 +95,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	str(&f.kvMemory, "1GiB", "KV cache memory budget (e.g. 512MiB, 2GiB); --max-total-tokens wins", "kv-cache-memory")
 	str(&f.limitMM, "", `media items per request, e.g. '{"image": 4, "audio": 1}'`, "limit-mm-data-per-request")
 	str(&f.grammarBackend, "xgrammar", "constrained decoding: xgrammar (the built-in engine) or none", "grammar-backend")
+	str(&f.toolParser, "", "parse tool calls in chat output: qwen25, llama3, mistral, pythonic", "tool-call-parser")
+	str(&f.reasoningParser, "", "split <think> reasoning into reasoning_content: qwen3, deepseek-r1", "reasoning-parser")
 	num(&f.contextLen, 0, "context length (default: the model's)", "context-length")
 	num(&f.maxRunning, 64, "sequences decoding at once", "max-running-requests")
 	num(&f.maxQueued, 0, "queued requests beyond which new ones get 503 (0: unlimited)", "max-queued-requests")
@@ -272,7 +275,7 @@ func (f *serveFlags) launchConfig(log *slog.Logger) launch.Config {
 		BackendName: f.compute.backend, Threads: f.compute.threads, CPULevel: f.compute.level,
 		ContextLength: f.contextLen, MaxRunning: f.maxRunning, MaxQueued: f.maxQueued, MaxTotalTokens: f.maxTotalTokens,
 		KVMemory: kv, ChunkedPrefill: f.chunkedPrefill, PageSize: f.pageSize, DisableRadix: f.disableRadix,
-		Seed: uint64(f.randomSeed), AllowedMediaPaths: f.allowedMedia, AllowedMediaDomains: f.allowedDomains,
+		Seed: uint64(f.randomSeed), SkipTokenizerInit: f.skipTokenizerInit, AllowedMediaPaths: f.allowedMedia, AllowedMediaDomains: f.allowedDomains,
 		AllowPrivateMedia: f.allowPrivateMedia, MediaFetchTimeout: f.mediaTimeout, Logger: log}
 }
 
@@ -290,11 +293,13 @@ func buildApp(ctx context.Context, f *serveFlags, log *slog.Logger) (*app, error
 		PreferredSamplingParams: json.RawMessage(f.preferred), StreamInterval: f.streamInterval,
 		IncrementalStreaming: f.incremental, IncludeUsageByDefault: f.includeUsage, EnableCacheReport: f.cacheReport,
 		AllowAutoTruncate: f.autoTruncate, MediaLimits: mediaLimits, GrammarBackend: f.grammarBackend, Logger: log,
+		ToolCallParser: f.toolParser, ReasoningParser: f.reasoningParser,
 		LaunchArgs: map[string]any{"model_path": rt.Path, "mmproj": f.mmproj, "host": f.host, "port": f.port,
 			"context_length": rt.ContextLength, "max_running_requests": f.maxRunning, "chunked_prefill_size": f.chunkedPrefill,
 			"page_size": f.pageSize, "max_total_num_tokens": rt.KV.Pages * rt.KV.PageSize, "disable_radix_cache": f.disableRadix,
 			"tp_size": 1, "dp_size": 1, "backend": rt.Backend.Name(), "devices": detectDevices(rt.Backend), "sampling_defaults": f.samplingDefaults,
-			"stream_interval": f.streamInterval, "grammar_backend": f.grammarBackend, "limit_mm_data_per_request": mediaLimits,
+			"stream_interval": f.streamInterval, "grammar_backend": f.grammarBackend,
+			"tool_call_parser": f.toolParser, "reasoning_parser": f.reasoningParser, "limit_mm_data_per_request": mediaLimits,
 			"allowed_media_domains": []string(f.allowedDomains), "allow_private_media_urls": f.allowPrivateMedia}}
 	srv, err := server.FromRuntime(scfg, rt)
 	if err != nil {

@@ -172,7 +172,7 @@ func (e *Engine) cacheSeq(s *seq) {
 	}
 	keys := s.keys
 	if s.s.Cached > len(keys) { // output tokens are cached too (a follow-up turn reuses them)
-		keys = append(slices.Clone(keys), toKeys(s.tokens[len(keys):s.s.Cached])...)
+		keys = append(slices.Clone(keys), s.req.Prompt.TokenKeys(s.tokens[len(keys):s.s.Cached])...)
 	}
 	ins, err := e.pc.Insert(keys, s.pages[:full])
 	if err != nil {
@@ -207,14 +207,6 @@ func (e *Engine) cacheSeq(s *seq) {
 			s.lock = ins.Handle
 		}
 	}
-}
-
-func toKeys(ids []int32) []uint32 {
-	k := make([]uint32, len(ids))
-	for i, t := range ids {
-		k[i] = uint32(t)
-	}
-	return k
 }
 
 // deliverAll pushes pending events without blocking; a finished sequence's

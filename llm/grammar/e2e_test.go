@@ -14,6 +14,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/sightline/sightline/internal/tiny"
 	"github.com/sightline/sightline/llm/input"
 	"github.com/sightline/sightline/llm/kvcache"
@@ -469,27 +470,7 @@ func TestE2EStructuralTag(t *testing.T) {
 	val := compileSchema(t, `{"type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":99}},"required":["id"]}`)
 	var st e2eStats
 	structures := 0
-	check := func(s string) error {
-		for {
-			i := strings.Index(s, "<f=")
-			if i < 0 {
-				return nil
-			}
-			s = s[i:]
-			if !strings.HasPrefix(s, "<f=get>") {
-				return fmt.Errorf("trigger not followed by a structure: %q", s)
-			}
-			j := strings.Index(s, "</f>")
-			if j < 0 {
-				return errors.New("unterminated structure")
-			}
-			if err := validates(t, val, s[len("<f=get>"):j]); err != nil {
-				return err
-			}
-			structures++
-			s = s[j+4:]
-		}
-	}
+	check := toolCallChecker(t, val, &structures)
 	for _, p := range []string{"Call a tool:", "Weather?"} {
 		runE2EPrompt(t, lm, StructuralTag, spec, p, check, &st)
 	}
@@ -507,6 +488,92 @@ func TestE2EStructuralTag(t *testing.T) {
 	t.Logf("structural_tag: %d completed, %d capped, %d complete structures checked", st.completed, st.capped, structures)
 	if structures == 0 {
 		t.Error("no structure was generated")
+	}
+}
+
+// toolCallChecker checks free text in which every "<f=" starts
+// "<f=get>" + a JSON value valid for val + "</f>", counting structures.
+func toolCallChecker(t *testing.T, val *jsonschema.Schema, structures *int) func(string) error {
+	return func(s string) error {
+		for {
+			i := strings.Index(s, "<f=")
+			if i < 0 {
+				return nil
+			}
+			s = s[i:]
+			if !strings.HasPrefix(s, "<f=get>") {
+				return fmt.Errorf("trigger not followed by a structure: %q", s)
+			}
+			j := strings.Index(s, "</f>")
+			if j < 0 {
+				return errors.New("unterminated structure")
+			}
+			if err := validates(t, val, s[len("<f=get>"):j]); err != nil {
+				return err
+			}
+			*structures++
+			s = s[j+4:]
+		}
+	}
+}
+
+// TestE2EStructuralTagFormat: the format form, reasoning then tool calls:
+// sequence(tag("<think>", any_text, "</think>"), triggered_tags), and a
+// tags_with_separator list.
+func TestE2EStructuralTagFormat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: decodes with a tiny model")
+	}
+	lm := loadTinyLM(t)
+	schema := `{"type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":99}},"required":["id"]}`
+	val := compileSchema(t, schema)
+	tag := `{"begin":"<f=get>","content":{"type":"json_schema","json_schema":` + schema + `},"end":"</f>"}`
+	spec := stFormat(`{"type":"sequence","elements":[
+		{"type":"tag","begin":"<think>","content":{"type":"any_text"},"end":"</think>"},
+		{"type":"triggered_tags","triggers":["<f="],"tags":[` + tag + `]}]}`)
+	var st e2eStats
+	structures, thoughts := 0, 0
+	tools := toolCallChecker(t, val, &structures)
+	check := func(s string) error {
+		if !strings.HasPrefix(s, "<think>") {
+			return errors.New("no <think>")
+		}
+		j := strings.Index(s, "</think>")
+		if j < 0 {
+			return errors.New("unterminated <think>")
+		}
+		thoughts++
+		return tools(s[j+len("</think>"):])
+	}
+	runE2EPrompt(t, lm, StructuralTag, spec, "Think:", check, &st)
+	for _, f := range []string{"<think>", "<think>ok</think>", "<think>ok</think>x <f=", "<think></think><f=get>"} {
+		for _, out := range runE2EForced(t, lm, StructuralTag, spec, "Call:", f, check, &st) {
+			if i := strings.LastIndex(out, "</f>"); i >= 0 {
+				if err := check(out[:i+4]); err != nil {
+					t.Errorf("capped output %q: %v", out, err)
+				}
+			}
+		}
+	}
+	list := stFormat(`{"type":"tags_with_separator","tags":[` + tag + `],"separator":"\n","at_least_one":true}`)
+	lists := 0
+	checkList := func(s string) error {
+		for i, part := range strings.Split(s, "\n") {
+			if !strings.HasPrefix(part, "<f=get>") || !strings.HasSuffix(part, "</f>") {
+				return fmt.Errorf("item %d %q is not a tag", i, part)
+			}
+			if err := validates(t, val, part[len("<f=get>"):len(part)-len("</f>")]); err != nil {
+				return err
+			}
+		}
+		lists++
+		return nil
+	}
+	runE2EPrompt(t, lm, StructuralTag, list, "List:", checkList, &st)
+	runE2EForced(t, lm, StructuralTag, list, "List:", `<f=get>{"id": 1}</f>`, checkList, &st)
+	t.Logf("structural_tag format: %d completed, %d capped, %d thoughts, %d structures, %d lists checked", st.completed, st.capped, thoughts, structures, lists)
+	if structures == 0 || thoughts == 0 || lists == 0 {
+		t.Error("too few complete outputs checked")
 	}
 }
 

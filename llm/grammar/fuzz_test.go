@@ -137,6 +137,10 @@ func FuzzJSONSchemaSound(f *testing.F) {
 func FuzzStructuralTagCompile(f *testing.F) {
 	f.Add(toolTag)
 	f.Add(`{"structures":[{"begin":"<a>","schema":{"type":"integer"},"end":"</a>"}],"triggers":["<a"]}`)
+	for _, c := range formatTable {
+		f.Add(stFormat(c.format))
+	}
+	f.Add(`{"format":{"type":"tag","begin":"<a>","content":{"type":"triggered_tags","triggers":["<b"],"tags":[{"begin":"<b>","content":{"type":"any_text"},"end":"</b>"}],"excludes":["x"]},"end":["</a>",""]}}`)
 	v := byteVocab(f)
 	f.Fuzz(func(t *testing.T, src string) { fuzzCompile(t, v, StructuralTag, src) })
 }

@@ -26,6 +26,7 @@ t ::= "e" | "the" t`},
 x ::= "in" | "i" | "n" | "ing" | " " y
 y ::= [a-z] | [a-z] y`},
 	{StructuralTag, `{"type":"structural_tag","structures":[{"begin":"<f=a>","schema":{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]},"end":"</f>"}],"triggers":["<f="]}`},
+	{StructuralTag, `{"type":"structural_tag","format":{"type":"sequence","elements":[{"type":"tag","begin":"<think>","content":{"type":"any_text"},"end":"</think>"},{"type":"triggered_tags","triggers":["<f="],"tags":[{"begin":"<f=a>","content":{"type":"json_schema","json_schema":{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]}},"end":"</f>"}],"at_least_one":true}]}}`},
 }
 
 // checkMasks does random walks; at every step every token's mask bit must

@@ -7,17 +7,22 @@ import (
 	"strings"
 )
 
-// Structural tags (SGLang's structural_tag, XGrammar's legacy form):
+// Structural tags (SGLang's structural_tag, after XGrammar). Two forms:
+//
+// The legacy form
 //
 //	{"type": "structural_tag",
 //	 "structures": [{"begin": "<function=f>", "schema": {...}, "end": "</function>"}],
 //	 "triggers": ["<function="]}
 //
-// Output is free text; wherever a trigger appears, the text must continue
-// as one of the structures whose begin starts with that trigger: the
-// begin string, a JSON value valid against the structure's schema, the end
-// string, then free text again. The output may end in free text. Other
-// structural_tag formats are rejected with ErrInvalid.
+// is free text in which, wherever a trigger appears, the text must continue
+// as one of the structures whose begin starts with that trigger: the begin
+// string, a JSON value valid against the structure's schema, the end
+// string, then free text again. The output may end in free text. It is the
+// format form's triggered_tags with tags whose content is a json_schema.
+//
+// The format form, {"type": "structural_tag", "format": {...}}, is a tree of
+// formats (structtag_format.go).
 
 const maxTriggerLen = 256
 
@@ -33,28 +38,50 @@ type structuralTagSpec struct {
 }
 
 func structuralTagRules(src string, o Options) ([]ruleDef, error) {
+	if len(src) > maxStructTagLen {
+		return nil, fmt.Errorf("%w: structural_tag longer than %d bytes", ErrInvalid, maxStructTagLen)
+	}
 	var spec structuralTagSpec
 	d := json.NewDecoder(strings.NewReader(src))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&spec); err != nil {
 		return nil, fmt.Errorf("%w: structural_tag: %v", ErrInvalid, err)
 	}
-	if spec.Format != nil {
-		return nil, fmt.Errorf("%w: structural_tag: the \"format\" form is not supported (use structures and triggers)", ErrInvalid)
+	if d.More() {
+		return nil, fmt.Errorf("%w: structural_tag: text after the JSON object", ErrInvalid)
 	}
 	if spec.Type != "" && spec.Type != "structural_tag" {
 		return nil, fmt.Errorf("%w: structural_tag: type %q, want \"structural_tag\"", ErrInvalid, spec.Type)
 	}
+	b := &stBuilder{o: o, defs: []ruleDef{{name: "root", body: nothing}}, memo: map[string]*node{}}
+	var body *node
+	var err error
+	if present(spec.Format) {
+		if spec.Structures != nil || spec.Triggers != nil {
+			return nil, fmt.Errorf("%w: structural_tag: \"format\" cannot be combined with \"structures\" or \"triggers\"", ErrInvalid)
+		}
+		body, _, err = b.format(spec.Format, "format", nil, 0)
+	} else {
+		body, err = b.legacy(&spec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.defs[0].body = body
+	return b.defs, nil
+}
+
+// legacy lowers the structures + triggers form.
+func (b *stBuilder) legacy(spec *structuralTagSpec) (*node, error) {
 	if len(spec.Structures) == 0 || len(spec.Triggers) == 0 {
-		return nil, fmt.Errorf("%w: structural_tag: needs at least one structure and one trigger", ErrInvalid)
+		return nil, fmt.Errorf("%w: structural_tag: needs at least one structure and one trigger (or a \"format\")", ErrInvalid)
 	}
 	for i, t := range spec.Triggers {
 		if t == "" || len(t) > maxTriggerLen {
 			return nil, fmt.Errorf("%w: structural_tag: trigger %d must have 1 to %d bytes", ErrInvalid, i, maxTriggerLen)
 		}
 	}
-	defs := []ruleDef{{name: "root", body: nothing}}
-	var structs []*node
+	var tags []*node
 	for i, st := range spec.Structures {
 		ok := false
 		for _, t := range spec.Triggers {
@@ -67,22 +94,43 @@ func structuralTagRules(src string, o Options) ([]ruleDef, error) {
 		if len(schema) == 0 || string(schema) == "null" {
 			schema = []byte("{}")
 		}
-		sub, err := jsonSchemaRules(string(schema), o)
+		content, err := b.jsonSchema(schema, fmt.Sprintf("structure%d", i), b.o)
 		if err != nil {
 			return nil, fmt.Errorf("structural_tag: structure %d: %w", i, err)
 		}
-		base := len(defs)
-		memo := map[*node]*node{}
-		for _, r := range sub {
-			r.body = relocate(r.body, base, memo)
-			r.name = fmt.Sprintf("structure%d.%s", i, r.name)
-			defs = append(defs, r)
-		}
-		structs = append(structs, seq(lit(st.Begin), ref(base), lit(st.End)))
+		tags = append(tags, seq(lit(st.Begin), content, lit(st.End)))
 	}
-	free := avoiding(spec.Triggers)
-	defs[0].body = seq(free, star(seq(alt(structs...), free)))
-	return defs, nil
+	free, err := b.freeText(spec.Triggers, "triggers")
+	if err != nil {
+		return nil, err
+	}
+	return triggeredTags(free, alt(tags...), false, false), nil
+}
+
+// triggeredTags is XGrammar's triggered_tags over free text (which must
+// avoid the triggers) and tags (alternatives, each beginning with a
+// trigger): free text in which every trigger starts a tag, free text again
+// after each tag. atLeastOne: the output starts with a tag (no leading free
+// text) and has at least one; stopAfterFirst: nothing follows the first tag.
+func triggeredTags(free, tags *node, atLeastOne, stopAfterFirst bool) *node {
+	switch {
+	case atLeastOne && stopAfterFirst:
+		return tags
+	case atLeastOne:
+		return seq(tags, dispatch(free, tags, true))
+	}
+	return dispatch(free, tags, !stopAfterFirst)
+}
+
+// dispatch is XGrammar's tag dispatch: free text, in which each alternative
+// of alts (each starting with a pattern that free avoids) may begin; with
+// loop, free text (and further alternatives) follow, else the output ends
+// after the first alternative.
+func dispatch(free, alts *node, loop bool) *node {
+	if loop {
+		return seq(free, star(seq(alts, free)))
+	}
+	return seq(free, opt(alts))
 }
 
 // relocate shifts rule references by base.

@@ -49,7 +49,7 @@ func TestStructuralTagInvalid(t *testing.T) {
 		{`not json`, "structural_tag"},
 		{`{"type":"structural_tag","structures":[{"begin":"<a>","schema":{},"end":"</a>"}],"triggers":["<b"]}`, "starts with no trigger"},
 		{`{"type":"structural_tag","structures":[{"begin":"<a>","schema":{"type":"nope"},"end":"</a>"}],"triggers":["<a"]}`, "structure 0"},
-		{`{"type":"structural_tag","format":{"type":"triggered_tags"}}`, "not supported"},
+		{`{"type":"structural_tag","format":{"type":"triggered_tags"}}`, `"triggers" must be a non-empty list`},
 		{`{"type":"structural_tag","structures":[{"begin":"<a>","end":"</a>"}],"triggers":[""]}`, "trigger 0"},
 		{`{"type":"structural_tag","structures":[],"triggers":["x"],"extra":1}`, "unknown field"},
 	} {

@@ -51,6 +51,10 @@ type Prompt struct {
 	Spans    []Span     // sorted by Start, non-overlapping
 	MRoPE    [][3]int32 // (t, h, w) per token relative to the prompt start; nil without M-RoPE
 	PosDelta int32      // position advance beyond len(Tokens) (M-RoPE: negative)
+	// Salt isolates the prompt's prefix-cache entries (cache_salt,
+	// extra_key): prompts share cached pages only when their salts match.
+	// 0 is no salt.
+	Salt uint64
 }
 
 // Splices turns spans with embeddings into batch splices for rows [0, len(Tokens)).
@@ -67,7 +71,8 @@ func (p *Prompt) Splices() []Splice {
 // Keys returns the prompt as prefix-cache keys: token ids, with each media
 // span's rows replaced by a value mixed from its full 64-bit content key and
 // the row index (high bit set, so it never equals a token id): prompts with
-// different media never share those pages.
+// different media never share those pages. A salted prompt's keys are all
+// mixed with its salt.
 func (p *Prompt) Keys() []uint32 {
 	keys := make([]uint32, len(p.Tokens))
 	for i, t := range p.Tokens {
@@ -78,7 +83,28 @@ func (p *Prompt) Keys() []uint32 {
 			keys[i] = uint32(mix64(s.Key^mix64(uint64(i-s.Start))))&0x7fffffff | 1<<31
 		}
 	}
+	p.salt(keys)
 	return keys
+}
+
+// TokenKeys are the prefix-cache keys of tokens that follow the prompt
+// (generated text a later turn may resend).
+func (p *Prompt) TokenKeys(ids []int32) []uint32 {
+	keys := make([]uint32, len(ids))
+	for i, t := range ids {
+		keys[i] = uint32(t)
+	}
+	p.salt(keys)
+	return keys
+}
+
+func (p *Prompt) salt(keys []uint32) {
+	if p.Salt == 0 {
+		return
+	}
+	for i, k := range keys {
+		keys[i] = uint32(mix64(p.Salt ^ mix64(uint64(k))))
+	}
 }
 
 // mix64 is the splitmix64 finaliser.

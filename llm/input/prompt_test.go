@@ -30,3 +30,18 @@ func TestKeysSeparateMedia(t *testing.T) {
 		t.Fatal("different media keys give identical span keys")
 	}
 }
+
+func TestSaltSeparatesPrompts(t *testing.T) {
+	base := &Prompt{Tokens: []int32{1, 2, 3, 4}}
+	a := &Prompt{Tokens: base.Tokens, Salt: 7}
+	b := &Prompt{Tokens: base.Tokens, Salt: 8}
+	ka, kb, k0 := a.Keys(), b.Keys(), base.Keys()
+	for i := range ka {
+		if ka[i] == kb[i] || ka[i] == k0[i] {
+			t.Fatalf("key %d shared across salts: %v %v %v", i, ka, kb, k0)
+		}
+	}
+	if again := (&Prompt{Tokens: base.Tokens, Salt: 7}).Keys(); again[3] != ka[3] {
+		t.Fatal("salted keys are not deterministic")
+	}
+}

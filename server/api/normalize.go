@@ -204,7 +204,10 @@ func decodeIDs(raw json.RawMessage) ([][]int32, bool, error) {
 }
 
 // tokenList decodes a flat list of non-negative 32-bit token ids.
-func tokenList(raw json.RawMessage, field string) ([]int32, error) {
+func tokenList(raw json.RawMessage, field string) ([]int32, error) { return int32List(raw, field, 0) }
+
+// int32List decodes a flat list of 32-bit integers ≥ lo.
+func int32List(raw json.RawMessage, field string, lo int64) ([]int32, error) {
 	var l []json.Number
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -214,7 +217,7 @@ func tokenList(raw json.RawMessage, field string) ([]int32, error) {
 	out := make([]int32, len(l))
 	for i, n := range l {
 		v, err := n.Int64()
-		if err != nil || v < 0 || v > math.MaxInt32 {
+		if err != nil || v < lo || v > math.MaxInt32 {
 			return nil, badf("%s[%d] = %s is not a valid token id", field, i, n)
 		}
 		out[i] = int32(v)
@@ -436,7 +439,7 @@ func (r *GenerateRequest) tokenIDsLogprob(B int, batch bool) ([][]int32, error) 
 			if !present(e) {
 				continue
 			}
-			ids, err := tokenList(e, "token_ids_logprob")
+			ids, err := int32List(e, "token_ids_logprob", math.MinInt32)
 			if err != nil {
 				return nil, badf("token_ids_logprob must be a flat list of integers.")
 			}
@@ -444,7 +447,8 @@ func (r *GenerateRequest) tokenIDsLogprob(B int, batch bool) ([][]int32, error) 
 		}
 		return out, nil
 	}
-	ids, err := tokenList(r.TokenIDsLogprob, "token_ids_logprob")
+	// negative ids parse: the server reports them out of the vocabulary, as SGLang does
+	ids, err := int32List(r.TokenIDsLogprob, "token_ids_logprob", math.MinInt32)
 	if err != nil {
 		return nil, badf("token_ids_logprob must be a flat list of integers.")
 	}

@@ -50,6 +50,10 @@ type ChatRequest struct {
 	ReturnPromptIDs     bool            `json:"return_prompt_token_ids"`
 	ReturnMetaInfo      bool            `json:"return_meta_info"`
 	ReturnCachedDetails bool            `json:"return_cached_tokens_details"`
+	CacheSalt           string          `json:"cache_salt"`
+	ExtraKey            string          `json:"extra_key"`
+	SeparateReasoning   *bool           `json:"separate_reasoning"`
+	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
 }
 
 // StreamOptions is OpenAI stream_options.
@@ -93,6 +97,8 @@ type CompletionRequest struct {
 	RID               *string         `json:"rid"`
 	LoraPath          *string         `json:"lora_path"`
 	User              string          `json:"user"`
+	CacheSalt         string          `json:"cache_salt"`
+	ExtraKey          string          `json:"extra_key"`
 }
 
 // DecodeOpenAI parses an OpenAI body into v (a *ChatRequest or *CompletionRequest).

@@ -20,7 +20,51 @@ import (
 	"github.com/openai/openai-go/v3/option"
 )
 
-var baseURL string
+var baseURL, agentURL string
+
+// serve starts `sightline serve` on a free loopback port and waits until it
+// is healthy; stop interrupts it.
+func serve(bin, model string, extra ...string) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	args := append([]string{"serve", "--model-path", model, "--served-model-name", "tiny",
+		"--port", fmt.Sprint(port), "--api-key", "test-key", "--threads", "2", "--kv-cache-memory", "64MiB"}, extra...)
+	srv := exec.Command(bin, args...)
+	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
+	if err := srv.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		srv.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- srv.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			srv.Process.Kill()
+		}
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(url + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return url, stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("server %v did not become healthy", extra)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -45,49 +89,27 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
+	model := filepath.Join(dir, "tiny", "hf")
+	var stop func()
+	if baseURL, stop, err = serve(bin, model); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	srv := exec.Command(bin, "serve", "--model-path", filepath.Join(dir, "tiny", "hf"), "--served-model-name", "tiny",
-		"--port", fmt.Sprint(port), "--api-key", "test-key", "--threads", "2", "--kv-cache-memory", "64MiB")
-	srv.Stdout, srv.Stderr = os.Stderr, os.Stderr
-	if err := srv.Start(); err != nil {
-		panic(err)
+	defer stop()
+	// a second server with the agent parsers (the qwen3 reasoning parser
+	// reads untagged output as reasoning, so the plain tests use the first)
+	if agentURL, stop, err = serve(bin, model, "--tool-call-parser", "qwen25", "--reasoning-parser", "qwen3"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
-	defer func() {
-		srv.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- srv.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			srv.Process.Kill()
-		}
-	}()
-	baseURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(baseURL + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintln(os.Stderr, "server did not become healthy")
-			return 1
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	defer stop()
 	return m.Run()
 }
 
-func client() openai.Client {
-	return openai.NewClient(option.WithBaseURL(baseURL+"/v1"), option.WithAPIKey("test-key"), option.WithMaxRetries(0))
+func client() openai.Client { return clientOf(baseURL) }
+
+func clientOf(url string) openai.Client {
+	return openai.NewClient(option.WithBaseURL(url+"/v1"), option.WithAPIKey("test-key"), option.WithMaxRetries(0))
 }
 
 func TestChat(t *testing.T) {
