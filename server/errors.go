@@ -102,6 +102,9 @@ func (s *Server) failNative(w http.ResponseWriter, err error) {
 	if code == 499 {
 		return
 	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	if code >= 500 {
 		s.cfg.Logger.Error("generate failed", "err", err)
 		writeJSON(w, code, errOpenAI(code, message(err), openAIType(code)))
@@ -115,6 +118,9 @@ func (s *Server) failOpenAI(w http.ResponseWriter, err error) {
 	code := statusOf(err)
 	if code == 499 {
 		return
+	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
 	if code >= 500 {
 		s.cfg.Logger.Error("request failed", "err", err)

@@ -63,8 +63,9 @@ type opts struct {
 	path     string
 	cfg      Config
 	pages    int
-	noTmpl   bool
-	template string // a chat template replacing the model's
+	noTmpl     bool
+	template   string // a chat template replacing the model's
+	maxRunning int
 }
 
 func start(t testing.TB, o opts) *testServer {
@@ -84,7 +85,7 @@ func start(t testing.TB, o opts) *testServer {
 		}
 	}
 	rt, err := launch.Open(context.Background(), launch.Config{ModelPath: o.path, Backend: be, TextOnly: true, ChatTemplate: tmplFile,
-		PageSize: 4, ChunkedPrefill: 64, ContextLength: 512, MaxTotalTokens: 4 * o.pages, Seed: 1,
+		PageSize: 4, ChunkedPrefill: 64, ContextLength: 512, MaxTotalTokens: 4 * o.pages, Seed: 1, MaxRunning: o.maxRunning,
 		DisableRadix: o.cfg.DisableRadixCache, SkipTokenizerInit: o.cfg.SkipTokenizerInit, NoChatTemplate: o.noTmpl,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

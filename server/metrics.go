@@ -1,11 +1,13 @@
 package server
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sightline/sightline/encoders"
 )
@@ -24,6 +26,7 @@ type metrics struct {
 func newMetrics(model string, eng Engine, emb *encoders.Cache) *metrics {
 	labels := prometheus.Labels{"model_name": model, "engine_type": "unified"}
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &metrics{reg: reg}
 	opts := func(name, help string) prometheus.Opts {
 		return prometheus.Opts{Name: "sglang:" + name, Help: help, ConstLabels: labels}
@@ -66,6 +69,18 @@ func newMetrics(model string, eng Engine, emb *encoders.Cache) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("cache_hit_rate", "Prompt tokens served from the prefix cache / prompt tokens.")),
 			func() float64 { return ratio(float64(st.CachedTokens.Load()), float64(st.PromptTokens.Load())) }),
 	)
+	// the KV cache's geometry, for prefix-aware routers (vLLM's cache_config_info shape)
+	pages := st.TotalPages.Load()
+	pageSize := int64(0)
+	if pages > 0 {
+		pageSize = int64(eng.Capacity()) / pages
+	}
+	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "sglang:cache_config_info",
+		Help: "KV cache configuration (value 1): page size, pages, capacity in tokens.",
+		ConstLabels: prometheus.Labels{"model_name": model, "engine_type": "unified", "page_size": fmt.Sprint(pageSize),
+			"block_size": fmt.Sprint(pageSize), "num_pages": fmt.Sprint(pages), "max_total_num_tokens": fmt.Sprint(eng.Capacity())}})
+	info.Set(1)
+	reg.MustRegister(info)
 	if emb != nil {
 		stat := func(pick func(hits, misses, bytes int) int) func() float64 {
 			return func() float64 { return float64(pick(emb.Stats())) }

@@ -252,6 +252,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) track(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.draining.Load() {
+			w.Header().Set("Retry-After", "1") // another replica, or this one once restarted
 			writeJSON(w, http.StatusServiceUnavailable, errOpenAI(http.StatusServiceUnavailable, "The server is shutting down.", "503"))
 			return
 		}

@@ -25,11 +25,19 @@ commands:
   bench   prefill/decode throughput on a model (sightline bench --help)
 `
 
-func main() {
+func main() { os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// runMain runs a command under SIGINT/SIGTERM handling: the first signal
+// cancels the command's context (serve drains); a second one gets the
+// default action, so it ends the process at once.
+func runMain(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return dispatch(ctx, args, stdout, stderr)
 }
 
 // dispatch runs a subcommand and returns the process exit code: 0 ok,

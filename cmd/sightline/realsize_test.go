@@ -66,6 +66,16 @@ func realModel(t testing.TB, name string, o tiny.Options) string {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv("SIGHTLINE_AS_MAIN") == "1" { // a re-executed test binary playing the real command
+		args := os.Args[1:]
+		for i, a := range args {
+			if a == "--" {
+				args = args[i+1:]
+				break
+			}
+		}
+		os.Exit(runMain(args, os.Stdout, os.Stderr))
+	}
 	code := m.Run()
 	if realModels.dir != "" {
 		os.RemoveAll(realModels.dir)
