@@ -60,9 +60,9 @@ type testServer struct {
 }
 
 type opts struct {
-	path     string
-	cfg      Config
-	pages    int
+	path       string
+	cfg        Config
+	pages      int
 	noTmpl     bool
 	template   string // a chat template replacing the model's
 	maxRunning int
