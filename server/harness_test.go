@@ -66,6 +66,7 @@ type opts struct {
 	noTmpl     bool
 	template   string // a chat template replacing the model's
 	maxRunning int
+	pageSize   int // default 4
 }
 
 func start(t testing.TB, o opts) *testServer {
@@ -76,6 +77,9 @@ func start(t testing.TB, o opts) *testServer {
 	if o.pages == 0 {
 		o.pages = 256
 	}
+	if o.pageSize == 0 {
+		o.pageSize = 4
+	}
 	be := newBackend()
 	tmplFile := ""
 	if o.template != "" {
@@ -85,7 +89,7 @@ func start(t testing.TB, o opts) *testServer {
 		}
 	}
 	rt, err := launch.Open(context.Background(), launch.Config{ModelPath: o.path, Backend: be, TextOnly: true, ChatTemplate: tmplFile,
-		PageSize: 4, ChunkedPrefill: 64, ContextLength: 512, MaxTotalTokens: 4 * o.pages, Seed: 1, MaxRunning: o.maxRunning,
+		PageSize: o.pageSize, ChunkedPrefill: 64, ContextLength: 512, MaxTotalTokens: o.pageSize * o.pages, Seed: 1, MaxRunning: o.maxRunning,
 		DisableRadix: o.cfg.DisableRadixCache, SkipTokenizerInit: o.cfg.SkipTokenizerInit, NoChatTemplate: o.noTmpl,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
