@@ -43,17 +43,30 @@ func (s Summary) String() string {
 }
 
 // Run captions every input not already in done, Concurrency at a time,
-// appending one record per input to out. Cancelling ctx stops it: inputs in
-// flight are not recorded (a resumed run does them). With FailFast the
-// first failure stops the run.
+// appending one record per input to out (an input listed twice is done
+// once). Cancelling ctx stops it: inputs in flight are not recorded (a
+// resumed run does them). With FailFast the first failure stops the run.
+// out's Warnings (malformed or torn lines found on resume) go to Progress
+// first.
 func Run(ctx context.Context, inputs []Input, done map[string]Record, c Captioner, out *Output, o Options) (Summary, error) {
+	if o.Progress != nil {
+		for _, w := range out.Warnings() {
+			fmt.Fprintln(o.Progress, "caption: warning:", w)
+		}
+	}
 	sum := Summary{Total: len(inputs)}
 	var todo []Input
+	queued := map[string]bool{}
 	for _, in := range inputs {
 		if _, ok := done[in.Key]; ok {
 			sum.Skipped++
 			continue
 		}
+		if queued[in.Key] {
+			sum.Total--
+			continue
+		}
+		queued[in.Key] = true
 		todo = append(todo, in)
 	}
 	conc := max(1, o.Concurrency)
@@ -105,9 +118,13 @@ func Run(ctx context.Context, inputs []Input, done map[string]Record, c Captione
 	start := time.Now()
 	var werr error
 	for rec := range results {
-		if err := out.Append(rec); err != nil && werr == nil {
+		if werr != nil {
+			continue // draining after a failed write
+		}
+		if err := out.Append(rec); err != nil {
 			werr = err
 			cancel()
+			continue
 		}
 		if rec.Error != "" {
 			sum.Failed++
