@@ -97,11 +97,14 @@ type Runtime struct {
 	// MediaProcessor is nil for text-only models; Images and Audio say what it takes.
 	MediaProcessor processors.Processor
 	Images, Audio  bool
-	Embeddings     *encoders.Cache
-	Arbiter        *arbiter.Arbiter
-	Engine         *engine.Engine
-	Media          *media.Loader
-	KV             *kvcache.Pool
+	// Encoders are the vision and audio towers (on the arbiter's background
+	// side of the backend); the engine embeds through them and Embeddings.
+	Encoders   []encoders.Encoder
+	Embeddings *encoders.Cache
+	Arbiter    *arbiter.Arbiter
+	Engine     *engine.Engine
+	Media      *media.Loader
+	KV         *kvcache.Pool
 	// ContextLength is the context window requests get (the engine's).
 	ContextLength int
 
@@ -271,6 +274,7 @@ func (r *Runtime) openTowers(ctx context.Context) (engine.Embedder, error) {
 		return nil, err
 	}
 	r.closers = append(r.closers, func() { op.Close() })
+	r.Encoders = op.Encoders
 	if r.MediaProcessor, err = processors.New(op.Family, op.ProcessorSpec(r.Tokenizer)); err != nil {
 		return nil, err
 	}

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"runtime/pprof"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -18,60 +22,68 @@ import (
 	"github.com/sightline/sightline/llm/weights"
 )
 
-// llamaCppBaseline is llama-bench on this machine class at 2 threads
-// (shared/perf/llamacpp-baseline.md) for the Qwen2-0.5B shape: pp512, tg128 tokens/s.
-var llamaCppBaseline = map[string][2]float64{"F16": {355.29, 34.07}, "F32": {285.41, 26.34}}
-
 // prober is implemented by backends that can measure the machine's limits.
 type prober interface {
 	ProbeTriad(mb, reps int) float64
 	ProbeFMA() float64
 }
 
+// benchFlags are `sightline bench`'s flags.
+type benchFlags struct {
+	compute                             computeFlags
+	model, conc, cpuProfile, llamaBench string
+	mmproj, image, audio, llamaMTMD     string
+	nPrompt, nGen, reps, cachedPrompt   int
+}
+
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c computeFlags
+	f := &benchFlags{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c.register(fs)
-	path := fs.String("model", "", "model: HF directory or .gguf file (required; e.g. from mktiny --shape qwen2-0.5b)")
-	nPrompt := fs.Int("prompt-tokens", 512, "prompt length of the prefill test")
-	nGen := fs.Int("gen-tokens", 128, "tokens of the decode test")
-	reps := fs.Int("reps", 3, "repetitions (the best is reported)")
-	conc := fs.String("concurrency", "", "serving benchmark instead: comma-separated client counts (e.g. 1,4,8,16), each request --gen-tokens long")
-	cachedPrompt := fs.Int("cached-prompt", 1000, "serving benchmark: prompt length of the prefix-cache TTFT test (0 skips it)")
-	baseline := fs.String("baseline", "", "llama.cpp pp,tg tokens/s measured on this machine (default: shared/perf's numbers for the Qwen2-0.5B shape)")
-	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file (C kernels show as cgo calls)")
+	f.compute.register(fs)
+	fs.StringVar(&f.model, "model", "", "model: HF directory or .gguf file (required; e.g. from mktiny --shape qwen2-0.5b)")
+	fs.IntVar(&f.nPrompt, "prompt-tokens", 512, "prompt length of the prefill test")
+	fs.IntVar(&f.nGen, "gen-tokens", 128, "tokens of the decode test")
+	fs.IntVar(&f.reps, "reps", 3, "repetitions (the best of each engine is reported)")
+	fs.StringVar(&f.llamaBench, "llama-bench", "", "llama.cpp's llama-bench: run it on the same GGUF, interleaved with Sightline's runs, and print both with their ratio")
+	fs.StringVar(&f.conc, "concurrency", "", "serving benchmark instead: comma-separated client counts (e.g. 1,4,8,16), each request --gen-tokens long")
+	fs.IntVar(&f.cachedPrompt, "cached-prompt", 1000, "serving benchmark: prompt length of the prefix-cache TTFT test (0 skips it)")
+	fs.StringVar(&f.mmproj, "mmproj", "", "encoder benchmark: the GGUF model's multimodal projector")
+	fs.StringVar(&f.image, "image", "", "encoder benchmark: time one encode of this image")
+	fs.StringVar(&f.audio, "audio", "", "encoder benchmark: time one encode of this audio file")
+	fs.StringVar(&f.llamaMTMD, "llama-mtmd", "", "encoder benchmark: llama.cpp's llama-mtmd-cli, run on the same files, interleaved")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (C kernels show as cgo calls)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
 		}
 		return usageError{err}
 	}
-	if *path == "" || *nPrompt <= 0 || *nGen <= 0 || *reps <= 0 {
+	if f.model == "" || f.nPrompt <= 0 || f.nGen <= 0 || f.reps <= 0 {
 		return usagef("need --model and positive --prompt-tokens, --gen-tokens, --reps")
 	}
-	var base [2]float64
-	var err error
-	if *baseline != "" {
-		if _, err := fmt.Sscanf(*baseline, "%g,%g", &base[0], &base[1]); err != nil {
-			return usagef("--baseline wants pp,tg (two numbers)")
-		}
+	if (f.image != "") == (f.audio != "") && (f.image != "" || f.mmproj != "" || f.llamaMTMD != "") {
+		return usagef("the encoder benchmark takes exactly one of --image and --audio")
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if f.cpuProfile != "" {
+		out, err := os.Create(f.cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	lc := launch.Config{ModelPath: *path, BackendName: c.backend, Threads: c.threads, CPULevel: c.level, TextOnly: true,
-		MaxRunning: 1, MaxTotalTokens: 16, Seed: 1}
-	if *conc != "" {
-		if lc.MaxRunning, lc.MaxTotalTokens, err = serveBenchSize(*conc, *nGen, *cachedPrompt); err != nil {
+	if f.image != "" || f.audio != "" {
+		return encodeBench(ctx, stdout, stderr, f)
+	}
+	lc := launch.Config{ModelPath: f.model, BackendName: f.compute.backend, Threads: f.compute.threads, CPULevel: f.compute.level,
+		TextOnly: true, MaxRunning: 1, MaxTotalTokens: 16, Seed: 1, Logger: quietLog(stderr)}
+	if f.conc != "" {
+		var err error
+		if lc.MaxRunning, lc.MaxTotalTokens, err = serveBenchSize(f.conc, f.nGen, f.cachedPrompt); err != nil {
 			return err
 		}
 	}
@@ -80,66 +92,61 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer rt.Close()
+	if f.conc != "" {
+		return serveBench(ctx, stdout, rt, f.conc, f.nGen, f.cachedPrompt)
+	}
+	return modelBench(ctx, stdout, rt, f)
+}
+
+// quietLog logs errors only: the benchmarks' small engines need no warnings.
+func quietLog(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+// modelBench measures prefill (pp) and decode (tg) tokens/s as llama-bench
+// does, and, with --llama-bench, llama.cpp on the same file in between.
+func modelBench(ctx context.Context, stdout io.Writer, rt *launch.Runtime, f *benchFlags) error {
 	be, m := rt.Backend, rt.Model
 	cfg := m.Config()
-	if *conc != "" {
-		return serveBench(ctx, stdout, rt, *conc, *nGen, *cachedPrompt)
-	}
-	kv, err := kvcache.New(be, cfg.KVSpec(16, (*nPrompt+*nGen)/16+2))
+	kv, err := kvcache.New(be, cfg.KVSpec(16, (f.nPrompt+f.nGen)/16+2))
 	if err != nil {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	prompt := make([]int32, *nPrompt)
+	prompt := make([]int32, f.nPrompt)
 	for i := range prompt {
 		prompt[i] = int32(rng.IntN(cfg.Vocab))
 	}
-	var pp, tg float64
-	for r := 0; r < *reps; r++ {
-		run := &model.Runner{M: m, KV: kv}
-		start := time.Now()
-		if _, err := run.Prefill(ctx, &input.Prompt{Tokens: prompt}, false); err != nil {
+	var pp, tg, lpp, ltg float64
+	for r := 0; r < f.reps; r++ {
+		p, t, err := runModel(ctx, m, kv, prompt, f.nGen)
+		if err != nil {
 			return err
 		}
-		pp = max(pp, float64(*nPrompt)/time.Since(start).Seconds())
-		if err := run.Release(); err != nil {
-			return err
-		}
-		// decode: a one-token prompt, then nGen single-token steps (llama-bench tg)
-		if _, err := run.Prefill(ctx, &input.Prompt{Tokens: prompt[:1]}, false); err != nil {
-			return err
-		}
-		start = time.Now()
-		for i := 0; i < *nGen; i++ {
-			if _, err := run.Step(ctx, prompt[(i+1)%len(prompt)]); err != nil {
+		pp, tg = max(pp, p), max(tg, t)
+		if f.llamaBench != "" {
+			p, t, err := runLlamaBench(ctx, f)
+			if err != nil {
 				return err
 			}
-		}
-		tg = max(tg, float64(*nGen)/time.Since(start).Seconds())
-		if err := run.Release(); err != nil {
-			return err
+			lpp, ltg = max(lpp, p), max(ltg, t)
 		}
 	}
 	wbytes, dtype := weightBytes(m.Source)
 	flopsPerTok := 2 * float64(matrixParams(cfg)) // prefill: every matrix but the output projection
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(stdout, "model %s: %s, %d layers, hidden %d, vocab %d, %s weights %.0f MB; backend %s\n",
-		*path, cfg.Arch, cfg.Layers, cfg.Hidden, cfg.Vocab, dtype, float64(wbytes)/1e6, be.Name())
-	haveBase := base[0] > 0
-	if !haveBase {
-		base, haveBase = llamaCppBaseline[dtype]
-		haveBase = haveBase && cfg.Hidden == 896 && cfg.Layers == 24 && cfg.Vocab == 151936
-	}
+	fmt.Fprintf(stdout, "model %s: %s, %d layers, hidden %d, vocab %d, %s weights %.0f MB; backend %s, best of %d\n",
+		f.model, cfg.Arch, cfg.Layers, cfg.Hidden, cfg.Vocab, dtype, float64(wbytes)/1e6, be.Name(), f.reps)
 	var triad, fma float64
 	if p, ok := be.(prober); ok {
 		triad, fma = p.ProbeTriad(256, 2), p.ProbeFMA()
 		fmt.Fprintf(stdout, "machine: triad %.1f GB/s, FMA peak %.1f GFLOP/s\n", triad, fma)
 	}
-	fmt.Fprintln(tw, "test\ttokens/s\tllama.cpp\tratio\troofline\t")
-	row := func(name string, v, b, roof float64) {
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "test\tsightline t/s\tllama.cpp t/s\tratio\troofline\t")
+	row := func(name string, v, base, roof float64) {
 		bs, ratio, rf := "-", "-", "-"
-		if haveBase {
-			bs, ratio = fmt.Sprintf("%.2f", b), fmt.Sprintf("%.2f", v/b)
+		if base > 0 {
+			bs, ratio = fmt.Sprintf("%.2f", base), fmt.Sprintf("%.2f", v/base)
 		}
 		if roof > 0 {
 			rf = fmt.Sprintf("%.0f%%", 100*roof)
@@ -151,9 +158,66 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ppRoof = pp * flopsPerTok / (fma * 1e9)
 		tgRoof = tg * float64(wbytes) / (triad * 1e9)
 	}
-	row(fmt.Sprintf("pp%d", *nPrompt), pp, base[0], ppRoof)
-	row(fmt.Sprintf("tg%d", *nGen), tg, base[1], tgRoof)
+	row(fmt.Sprintf("pp%d", f.nPrompt), pp, lpp, ppRoof)
+	row(fmt.Sprintf("tg%d", f.nGen), tg, ltg, tgRoof)
 	return tw.Flush()
+}
+
+// runModel is one llama-bench-style repetition: a prompt of random tokens,
+// then nGen single-token steps after a one-token prompt.
+func runModel(ctx context.Context, m *model.Loaded, kv *kvcache.Pool, prompt []int32, nGen int) (pp, tg float64, err error) {
+	run := &model.Runner{M: m, KV: kv}
+	start := time.Now()
+	if _, err := run.Prefill(ctx, &input.Prompt{Tokens: prompt}, false); err != nil {
+		return 0, 0, err
+	}
+	pp = float64(len(prompt)) / time.Since(start).Seconds()
+	if err := run.Release(); err != nil {
+		return 0, 0, err
+	}
+	if _, err := run.Prefill(ctx, &input.Prompt{Tokens: prompt[:1]}, false); err != nil {
+		return 0, 0, err
+	}
+	start = time.Now()
+	for i := 0; i < nGen; i++ {
+		if _, err := run.Step(ctx, prompt[(i+1)%len(prompt)]); err != nil {
+			return 0, 0, err
+		}
+	}
+	tg = float64(nGen) / time.Since(start).Seconds()
+	return pp, tg, run.Release()
+}
+
+// runLlamaBench runs one repetition of llama-bench on the same file and
+// sizes, at the same thread count, and reads its JSON report.
+func runLlamaBench(ctx context.Context, f *benchFlags) (pp, tg float64, err error) {
+	threads := f.compute.threads
+	if threads <= 0 {
+		threads = launchThreads()
+	}
+	cmd := exec.CommandContext(ctx, f.llamaBench, "-m", f.model, "-p", strconv.Itoa(f.nPrompt), "-n", strconv.Itoa(f.nGen),
+		"-t", strconv.Itoa(threads), "-r", "1", "-o", "json")
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("llama-bench: %w", err)
+	}
+	var res []struct {
+		NPrompt int     `json:"n_prompt"`
+		NGen    int     `json:"n_gen"`
+		AvgTS   float64 `json:"avg_ts"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return 0, 0, fmt.Errorf("llama-bench: unreadable JSON report: %w", err)
+	}
+	for _, r := range res {
+		switch {
+		case r.NPrompt > 0 && r.NGen == 0:
+			pp = r.AvgTS
+		case r.NGen > 0 && r.NPrompt == 0:
+			tg = r.AvgTS
+		}
+	}
+	return pp, tg, nil
 }
 
 // weightBytes is the size of all 2-D tensors (read once per decoded token)
