@@ -32,6 +32,7 @@ type prober interface {
 type benchFlags struct {
 	compute                             computeFlags
 	model, conc, cpuProfile, llamaBench string
+	llamaServer                         string
 	mmproj, image, audio, llamaMTMD     string
 	nPrompt, nGen, reps, cachedPrompt   int
 }
@@ -46,6 +47,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&f.nGen, "gen-tokens", 128, "tokens of the decode test")
 	fs.IntVar(&f.reps, "reps", 3, "repetitions (the best of each engine is reported)")
 	fs.StringVar(&f.llamaBench, "llama-bench", "", "llama.cpp's llama-bench: run it on the same GGUF, interleaved with Sightline's runs, and print both with their ratio")
+	fs.StringVar(&f.llamaServer, "llama-server", "", "serving benchmark over HTTP beside llama.cpp's llama-server on the same GGUF (one client for both)")
 	fs.StringVar(&f.conc, "concurrency", "", "serving benchmark instead: comma-separated client counts (e.g. 1,4,8,16), each request --gen-tokens long")
 	fs.IntVar(&f.cachedPrompt, "cached-prompt", 1000, "serving benchmark: prompt length of the prefix-cache TTFT test (0 skips it)")
 	fs.StringVar(&f.mmproj, "mmproj", "", "encoder benchmark: the GGUF model's multimodal projector")
@@ -61,6 +63,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if f.model == "" || f.nPrompt <= 0 || f.nGen <= 0 || f.reps <= 0 {
 		return usagef("need --model and positive --prompt-tokens, --gen-tokens, --reps")
+	}
+	if f.llamaServer != "" && f.conc == "" {
+		return usagef("--llama-server goes with --concurrency")
 	}
 	if (f.image != "") == (f.audio != "") && (f.image != "" || f.mmproj != "" || f.llamaMTMD != "") {
 		return usagef("the encoder benchmark takes exactly one of --image and --audio")
@@ -92,6 +97,13 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer rt.Close()
+	if f.conc != "" && f.llamaServer != "" {
+		levels, err := parseLevels(f.conc)
+		if err != nil {
+			return err
+		}
+		return serveBenchHTTP(ctx, stdout, rt, f, levels)
+	}
 	if f.conc != "" {
 		return serveBench(ctx, stdout, rt, f.conc, f.nGen, f.cachedPrompt)
 	}

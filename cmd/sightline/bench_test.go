@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sightline/sightline/internal/tiny"
 )
@@ -62,5 +66,42 @@ func TestBenchEncode(t *testing.T) {
 	}
 	if code, _, stderr := sightline(t, "bench", "--model", filepath.Join(dir, "model.gguf"), "--image", img, "--audio", img); code != 2 {
 		t.Fatalf("both --image and --audio: exit %d %s", code, stderr)
+	}
+}
+
+// fakeLlamaServer answers /health and /v1/completions (completion_tokens =
+// max_tokens) on the --port it is given, as a stand-in for llama-server.
+func fakeLlamaServer(args []string) {
+	port := ""
+	for i, a := range args {
+		if a == "--port" && i+1 < len(args) {
+			port = args[i+1]
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("/v1/completions", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			MaxTokens int `json:"max_tokens"`
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		time.Sleep(20 * time.Millisecond)
+		fmt.Fprintf(w, `{"usage": {"completion_tokens": %d}}`, req.MaxTokens)
+	})
+	http.ListenAndServe("127.0.0.1:"+port, mux)
+}
+
+// TestBenchAgainstLlamaServer: --llama-server serves the same client to both
+// servers at each concurrency level and prints both rates with the ratio.
+func TestBenchAgainstLlamaServer(t *testing.T) {
+	model := filepath.Join("..", "..", "internal", "defaultmodel", "stories260K.gguf")
+	ls := fakeTool(t, "llama-server", "SIGHTLINE_FAKE_LLAMA_SERVER=1 exec "+os.Args[0]+` "$@"`)
+	code, out, stderr := sightline(t, "bench", "--model", model, "--gen-tokens", "8", "--reps", "1", "--concurrency", "1,4",
+		"--llama-server", ls)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^\s+4\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+$`).MatchString(out) {
+		t.Fatalf("report:\n%s", out)
 	}
 }

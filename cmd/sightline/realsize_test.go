@@ -76,6 +76,10 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(runMain(args, os.Stdout, os.Stderr))
 	}
+	if os.Getenv("SIGHTLINE_FAKE_LLAMA_SERVER") == "1" { // a stand-in llama-server (see TestBenchAgainstLlamaServer)
+		fakeLlamaServer(os.Args[1:])
+		return
+	}
 	code := m.Run()
 	if realModels.dir != "" {
 		os.RemoveAll(realModels.dir)
