@@ -5,8 +5,9 @@
 //	mktiny --out DIR [--shape NAME] [--dtype f32|f16|bf16|q8_0] [--format both|hf|gguf] [--seed N]
 //	       [--text-layers N] [--media-layers N]
 //
-// Shapes: tiny-llama, tiny-qwen2, qwen2-0.5b (text); tiny-qwen2vl,
-// tiny-qwen2a (tiny multimodal); and real-shape multimodal models with a
+// Shapes: tiny-llama, tiny-qwen2, tiny-qwen3, qwen2-0.5b, qwen3-0.6b (text;
+// the 0.5b/0.6b ones are the real shapes with random F16 weights);
+// tiny-qwen2vl, tiny-qwen2a (tiny multimodal); and real-shape multimodal models with a
 // Qwen2-0.5B-shaped decoder (24 layers unless --text-layers) and random F16
 // weights: llava-1.5-clip-l336 (CLIP ViT-L/14-336 + MLP projector, GGUF +
 // mmproj only), qwen2vl-2b (Qwen2-VL-2B's vision tower) and

@@ -162,7 +162,10 @@ func checkFinite(t *testing.T, what string, v []float32) {
 func writeTimed(t *testing.T, name string, o tiny.Options) string {
 	t.Helper()
 	if !fullDepth {
-		o.TextLayers, o.MediaLayers = 2, 2
+		o.TextLayers = 2
+		if _, textOnly := tiny.Shapes[name]; !textOnly {
+			o.MediaLayers = 2
+		}
 	}
 	dir := t.TempDir()
 	t0 := time.Now()
@@ -255,6 +258,38 @@ func TestRealShapes(t *testing.T) {
 			// 3 s (75 tokens) is enough to check the numbers
 			p = l.prepare(t, media.Item{Modality: media.Audio, Format: media.Raw, PCM: tones(3 * 16000), Hash: 5})
 			t.Logf("%d tokens encoded in %v", mediaTokens(p), l.encode(t, be, p).Round(time.Millisecond))
+		}
+	})
+	t.Run("qwen3-0.6b", func(t *testing.T) {
+		dir := writeTimed(t, "qwen3-0.6b", tiny.Options{HF: true, GGUF: true})
+		var last []float32
+		for _, path := range []string{filepath.Join(dir, "model.gguf"), filepath.Join(dir, "hf")} {
+			m, err := model.Load(path, be)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			c := m.Config()
+			if c.Arch != "qwen3" || c.Hidden != 1024 || c.Heads != 16 || c.KVHeads != 8 || c.HeadDim != 128 || c.FFN != 3072 || c.Vocab != 151936 || !c.Tied {
+				t.Fatalf("%s: config %+v", path, c)
+			}
+			kv, err := kvcache.New(be, c.KVSpec(16, 2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &input.Prompt{Tokens: []int32{307, 117, 115, 261, 10, 87, 104, 266}}
+			out, err := (&model.Runner{M: m, KV: kv}).Prefill(context.Background(), p, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := toF32(t, be, out)
+			checkFinite(t, filepath.Base(path)+" logits", got)
+			for i := range last { // HF and GGUF hold the same F16 weights
+				if math.Abs(float64(got[i]-last[i])) > 1e-4 {
+					t.Fatalf("logit %d: %s %v, gguf %v", i, path, got[i], last[i])
+				}
+			}
+			last = got
 		}
 	})
 }

@@ -1,7 +1,9 @@
 // Package tiny writes deterministic random-weight models, the same weights
 // both as a Hugging Face directory (config.json, safetensors, tokenizer) and
-// as a GGUF file, for tests and benchmarks (cmd/mktiny is its CLI). Nothing
-// it writes is committed: tests regenerate what they need.
+// as a GGUF file, for tests and benchmarks (cmd/mktiny is its CLI). Tests
+// regenerate what they need; the one file committed is the llama.cpp
+// oracle's testdata/oracle/models/tiny-qwen3.gguf, which llm/model/llama's
+// oracle test checks this package still writes byte for byte.
 //
 // Besides the tiny shapes there are real-shape multimodal models (random F16
 // weights at the width and token counts of the real ones, see LLaVAShapes,
@@ -20,8 +22,9 @@ import (
 
 // Spec describes a decoder to generate.
 type Spec struct {
-	Arch                                string // "llama", "qwen2" or (VLMSpec) "qwen2vl"
+	Arch                                string // "llama", "qwen2", "qwen3" (adds per-head q/k RMSNorm weights) or (VLMSpec) "qwen2vl"
 	Hidden, Layers, Heads, KVHeads, FFN int
+	HeadDim                             int // 0: Hidden/Heads; else written as head_dim / attention.key_length and value_length
 	Vocab                               int // 0: the tokenizer's size; else padded to this
 	Theta                               float32
 	Eps                                 float32
@@ -41,6 +44,11 @@ var Shapes = map[string]Spec{
 	"tiny-llama": {Arch: "llama", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 160, Theta: 10000, Eps: 1e-5, MaxPos: 2048, DType: tensor.F32, Seed: 1},
 	"tiny-qwen2": {Arch: "qwen2", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 160, Theta: 1e6, Eps: 1e-6, Tied: true, Bias: true, MaxPos: 4096, DType: tensor.F32, Seed: 2},
 	"qwen2-0.5b": {Arch: "qwen2", Hidden: 896, Layers: 24, Heads: 14, KVHeads: 2, FFN: 4864, Vocab: 151936, Theta: 1e6, Eps: 1e-6, Tied: true, Bias: true, MaxPos: 32768, DType: tensor.F16, Seed: 3},
+	// tiny-qwen3's head_dim 32 is deliberately not hidden/heads (16), as in
+	// the real Qwen3 models (e.g. 0.6B: 1024 wide, 16 heads of 128).
+	"tiny-qwen3": {Arch: "qwen3", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 160, Theta: 1e6, Eps: 1e-6, Tied: true, MaxPos: 4096, DType: tensor.F32, Seed: 4},
+	// qwen3-0.6b is Qwen3-0.6B's shape with random F16 weights.
+	"qwen3-0.6b": {Arch: "qwen3", Hidden: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Vocab: 151936, Theta: 1e6, Eps: 1e-6, Tied: true, MaxPos: 40960, DType: tensor.F16, Seed: 5, FastRand: true},
 }
 
 // qwen05Text is the decoder of the real-shape multimodal models: Qwen2-0.5B's
@@ -52,14 +60,23 @@ func qwen05Text(arch string, seed uint64) Spec {
 }
 
 func (s Spec) validate() error {
-	if s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.FFN <= 0 || s.Hidden%s.Heads != 0 || s.Heads%s.KVHeads != 0 {
+	if s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.FFN <= 0 || s.Heads%s.KVHeads != 0 ||
+		s.HeadDim < 0 || s.HeadDim%2 != 0 || (s.HeadDim == 0 && s.Hidden%s.Heads != 0) {
 		return fmt.Errorf("tiny: bad decoder spec %+v", s)
 	}
 	return nil
 }
 
+// headDim is the attention head size.
+func (s Spec) headDim() int {
+	if s.HeadDim > 0 {
+		return s.HeadDim
+	}
+	return s.Hidden / s.Heads
+}
+
 func (s Spec) tensors(vocab int) []tensorSpec {
-	hd := s.Hidden / s.Heads
+	hd := s.headDim()
 	qd, kvd := s.Heads*hd, s.KVHeads*hd
 	ts := []tensorSpec{
 		{hf: "model.embed_tokens.weight", gguf: "token_embd.weight", shape: []int{vocab, s.Hidden}, kind: kEmbed},
@@ -82,6 +99,13 @@ func (s Spec) tensors(vocab int) []tensorSpec {
 			t("input_layernorm.weight", "attn_norm.weight", kNorm, 0, s.Hidden),
 			t("self_attn.q_proj.weight", "attn_q.weight", kMatrix, perm(s.Heads), qd, s.Hidden),
 			t("self_attn.k_proj.weight", "attn_k.weight", kMatrix, perm(s.KVHeads), kvd, s.Hidden),
+		)
+		if s.Arch == "qwen3" {
+			ts = append(ts,
+				t("self_attn.q_norm.weight", "attn_q_norm.weight", kNorm, 0, hd),
+				t("self_attn.k_norm.weight", "attn_k_norm.weight", kNorm, 0, hd))
+		}
+		ts = append(ts,
 			t("self_attn.v_proj.weight", "attn_v.weight", kMatrix, 0, kvd, s.Hidden),
 			t("self_attn.o_proj.weight", "attn_output.weight", kMatrix, 0, s.Hidden, qd),
 			t("post_attention_layernorm.weight", "ffn_norm.weight", kNorm, 0, s.Hidden),
@@ -129,18 +153,25 @@ func Write(dir string, s Spec, hf, gguf bool) error {
 
 // hfConfig is the text config.json of s (architectures and model_type added by the caller or hfJSON).
 func (s Spec) hfConfig(voc *Vocab) map[string]any {
-	return map[string]any{
+	cfg := map[string]any{
 		"model_type": s.Arch, "vocab_size": len(voc.Tokens),
 		"hidden_size": s.Hidden, "intermediate_size": s.FFN, "num_hidden_layers": s.Layers,
 		"num_attention_heads": s.Heads, "num_key_value_heads": s.KVHeads, "rms_norm_eps": s.Eps,
 		"rope_theta": s.Theta, "max_position_embeddings": s.MaxPos, "tie_word_embeddings": s.Tied,
 		"eos_token_id": voc.EOS,
 	}
+	if s.HeadDim > 0 {
+		cfg["head_dim"] = s.HeadDim
+	}
+	if s.Arch == "qwen3" {
+		cfg["attention_bias"] = s.Bias
+	}
+	return cfg
 }
 
 func (s Spec) hfJSON(voc *Vocab) map[string]any {
 	cfg := s.hfConfig(voc)
-	cfg["architectures"] = []string{map[string]string{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM"}[s.Arch]}
+	cfg["architectures"] = []string{map[string]string{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[s.Arch]}
 	cfg["torch_dtype"] = "float32"
 	gen := map[string]any{"eos_token_id": []int32{voc.EOS, voc.PAD}, "temperature": 0.7, "top_p": 0.8, "top_k": 20}
 	return map[string]any{"config.json": cfg, "generation_config.json": gen}
@@ -159,6 +190,9 @@ func (s Spec) writeGGUF(path string, voc *Vocab, ts []weights.TensorData, extra 
 		{a + ".block_count", uint32(s.Layers)}, {a + ".feed_forward_length", uint32(s.FFN)},
 		{a + ".attention.head_count", uint32(s.Heads)}, {a + ".attention.head_count_kv", uint32(s.KVHeads)},
 		{a + ".rope.freq_base", s.Theta}, {a + ".attention.layer_norm_rms_epsilon", s.Eps},
+	}
+	if s.HeadDim > 0 {
+		meta = append(meta, kv{a + ".attention.key_length", uint32(s.HeadDim)}, kv{a + ".attention.value_length", uint32(s.HeadDim)})
 	}
 	meta = append(meta, extra...)
 	meta = append(meta,

@@ -29,7 +29,7 @@ func (f Format) String() string {
 
 // Config is the typed architecture of a text decoder.
 type Config struct {
-	Arch    string // family name in the registry: "llama", "qwen2", "qwen2vl"
+	Arch    string // family name in the registry: "llama", "qwen2", "qwen2vl", "qwen3"
 	Format  Format
 	HFArch  string // Hugging Face architectures[0], when known
 	Vocab   int
@@ -157,6 +157,9 @@ type hfConfig struct {
 	EOSTokenID            json.RawMessage            `json:"eos_token_id"`
 	TextConfig            *hfConfig                  `json:"text_config"`
 	RopeParameters        map[string]json.RawMessage `json:"rope_parameters"`
+	UseSlidingWindow      bool                       `json:"use_sliding_window"`
+	MaxWindowLayers       *int                       `json:"max_window_layers"`
+	LayerTypes            []string                   `json:"layer_types"`
 }
 
 // ids decodes an int or a list of ints (HF eos_token_id takes both forms).
@@ -179,16 +182,22 @@ func ids(raw json.RawMessage) []int32 {
 	return nil
 }
 
-// hfArchFamilies maps HF architectures to a registry family and the weight
-// prefix of the text decoder.
-var hfArchFamilies = map[string]struct{ family, prefix string }{
-	"LlamaForCausalLM":                   {"llama", "model."},
-	"MistralForCausalLM":                 {"llama", "model."},
-	"Qwen2ForCausalLM":                   {"qwen2", "model."},
-	"Qwen2VLForConditionalGeneration":    {"qwen2vl", "model."},
-	"LlavaForConditionalGeneration":      {"llama", "language_model.model."},
-	"Idefics3ForConditionalGeneration":   {"llama", "model.text_model."},
-	"Qwen2AudioForConditionalGeneration": {"qwen2", "language_model.model."},
+// hfArchFamilies maps HF architectures to a registry family, the weight
+// prefix of the text decoder and, where the transformers config class has
+// one, the head_dim it defaults to when config.json omits it (0: hidden/heads).
+var hfArchFamilies = map[string]struct {
+	family, prefix string
+	headDim        int
+}{
+	"LlamaForCausalLM":                   {"llama", "model.", 0},
+	"MistralForCausalLM":                 {"llama", "model.", 0},
+	"Qwen2ForCausalLM":                   {"qwen2", "model.", 0},
+	"Qwen2VLForConditionalGeneration":    {"qwen2vl", "model.", 0},
+	"Qwen2_5_VLForConditionalGeneration": {"qwen2vl", "model.", 0}, // text side as Qwen2-VL's (M-RoPE)
+	"Qwen3ForCausalLM":                   {"qwen3", "model.", 128}, // Qwen3Config.head_dim = 128
+	"LlavaForConditionalGeneration":      {"llama", "language_model.model.", 0},
+	"Idefics3ForConditionalGeneration":   {"llama", "model.text_model.", 0},
+	"Qwen2AudioForConditionalGeneration": {"qwen2", "language_model.model.", 0},
 }
 
 // ReadHFConfig parses dir/config.json (and generation_config.json when present).
@@ -258,8 +267,14 @@ func ParseHFConfig(raw []byte) (*Config, error) {
 	if c.Heads > 0 {
 		c.HeadDim = c.Hidden / c.Heads
 	}
+	if fam.headDim > 0 {
+		c.HeadDim = fam.headDim
+	}
 	if h.HeadDim != nil && *h.HeadDim > 0 {
 		c.HeadDim = *h.HeadDim
+	}
+	if err := h.checkFullAttention(); err != nil {
+		return nil, err
 	}
 	rope := h.RopeScaling
 	if h.RopeParameters != nil { // transformers ≥ 4.56 moves theta and scaling here
@@ -291,6 +306,27 @@ func ParseHFConfig(raw []byte) (*Config, error) {
 		c.RMSEps = 1e-6
 	}
 	return c, c.Validate()
+}
+
+// checkFullAttention refuses sliding-window layers (Qwen2/Qwen3
+// use_sliding_window from max_window_layers on, or layer_types): every
+// decoder here attends to the whole context.
+func (h *hfConfig) checkFullAttention() error {
+	for _, t := range h.LayerTypes {
+		if t != "full_attention" {
+			return fmt.Errorf("%w: layer type %q is not supported", ErrConfig, t)
+		}
+	}
+	if h.UseSlidingWindow && h.LayerTypes == nil {
+		from := 28 // the Qwen2/Qwen3 config default
+		if h.MaxWindowLayers != nil {
+			from = *h.MaxWindowLayers
+		}
+		if from < h.NumHiddenLayers {
+			return fmt.Errorf("%w: sliding-window attention (layers %d and up) is not supported", ErrConfig, from)
+		}
+	}
+	return nil
 }
 
 func (c *Config) parseRopeScaling(m map[string]json.RawMessage) error {

@@ -34,6 +34,17 @@ func TestParseHFConfig(t *testing.T) {
 			"hidden_size":1536,"intermediate_size":8960,"num_hidden_layers":28,"num_attention_heads":12,"num_key_value_heads":2,
 			"rms_norm_eps":1e-6,"rope_theta":1000000.0,"rope_scaling":{"type":"mrope","mrope_section":[16,24,24]}}}`,
 			func(c *Config) bool { return c.Arch == "qwen2vl" && len(c.RopeSections) == 3 && c.HeadDim == 128 }},
+		{"qwen3-0.6b", `{"architectures":["Qwen3ForCausalLM"],"model_type":"qwen3","vocab_size":151936,"hidden_size":1024,
+			"intermediate_size":3072,"num_hidden_layers":28,"num_attention_heads":16,"num_key_value_heads":8,"head_dim":128,
+			"rms_norm_eps":1e-6,"rope_theta":1000000,"rope_scaling":null,"tie_word_embeddings":true,"attention_bias":false,
+			"use_sliding_window":false,"sliding_window":null,"max_window_layers":28,"max_position_embeddings":40960}`,
+			func(c *Config) bool {
+				return c.Arch == "qwen3" && c.HeadDim == 128 && c.Hidden/c.Heads == 64 && c.KVHeads == 8 && c.Tied && c.RopeTheta == 1e6
+			}},
+		{"qwen3 head_dim defaults to 128, not hidden/heads", `{"architectures":["Qwen3ForCausalLM"],"vocab_size":512,"hidden_size":64,
+			"intermediate_size":160,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
+			"use_sliding_window":true,"max_window_layers":2}`,
+			func(c *Config) bool { return c.HeadDim == 128 && !c.Tied && c.RMSEps == 1e-6 }},
 	}
 	for _, c := range cases {
 		cfg, err := ParseHFConfig([]byte(c.json))
@@ -51,6 +62,8 @@ func TestParseHFConfig(t *testing.T) {
 		{`{"architectures":["LlamaForCausalLM"],"vocab_size":10,"hidden_size":64,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":3,"num_key_value_heads":2,"rms_norm_eps":1e-5}`, "multiple"},
 		{`{"architectures":["LlamaForCausalLM"],"vocab_size":10,"hidden_size":64,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":4,"rope_scaling":{"type":"yarn","factor":4}}`, "yarn"},
 		{`{"architectures":["LlamaForCausalLM"],"vocab_size":0,"hidden_size":64,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":4}`, "positive"},
+		{`{"architectures":["Qwen3ForCausalLM"],"vocab_size":10,"hidden_size":64,"intermediate_size":8,"num_hidden_layers":4,"num_attention_heads":4,"use_sliding_window":true,"max_window_layers":2}`, "sliding-window"},
+		{`{"architectures":["Qwen3ForCausalLM"],"vocab_size":10,"hidden_size":64,"intermediate_size":8,"num_hidden_layers":2,"num_attention_heads":4,"layer_types":["full_attention","sliding_attention"]}`, "sliding_attention"},
 	}
 	for _, b := range bad {
 		_, err := ParseHFConfig([]byte(b.json))
@@ -106,6 +119,17 @@ func TestParseGGUFConfig(t *testing.T) {
 	m["qwen2vl.rope.dimension_sections"] = []int32{2, 3, 3, 1}
 	if _, err := ParseGGUFConfig(m); !errors.Is(err, ErrConfig) {
 		t.Fatalf("bad sections: %v", err)
+	}
+	q3 := md{"general.architecture": "qwen3", "qwen3.embedding_length": uint64(64), "qwen3.block_count": uint64(2),
+		"qwen3.feed_forward_length": uint64(160), "qwen3.attention.head_count": uint64(4), "qwen3.attention.head_count_kv": uint64(2),
+		"qwen3.attention.key_length": uint64(32), "qwen3.attention.value_length": uint64(32), "qwen3.rope.freq_base": 1e6,
+		"qwen3.attention.layer_norm_rms_epsilon": 1e-6, "tokenizer.ggml.tokens": make([]string, 315)}
+	if c, err := ParseGGUFConfig(q3); err != nil || c.Arch != "qwen3" || c.HeadDim != 32 || c.KVHeads != 2 || c.RopeSections != nil {
+		t.Fatalf("qwen3: %+v, %v", c, err)
+	}
+	q3["qwen3.attention.value_length"] = uint64(16)
+	if _, err := ParseGGUFConfig(q3); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "value_length") {
+		t.Fatalf("qwen3 value_length ≠ key_length: %v", err)
 	}
 	if _, err := ParseGGUFConfig(md{"general.architecture": "gpt2"}); !errors.Is(err, ErrConfig) {
 		t.Fatalf("unsupported arch: %v", err)

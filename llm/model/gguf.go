@@ -14,7 +14,7 @@ type Metadata interface {
 }
 
 // ggufFamilies maps general.architecture to a registry family.
-var ggufFamilies = map[string]string{"llama": "llama", "qwen2": "qwen2", "qwen2vl": "qwen2vl"}
+var ggufFamilies = map[string]string{"llama": "llama", "qwen2": "qwen2", "qwen2vl": "qwen2vl", "qwen3": "qwen3"}
 
 // ParseGGUFConfig reads a decoder config from GGUF metadata.
 func ParseGGUFConfig(md Metadata) (*Config, error) {
@@ -44,6 +44,12 @@ func ParseGGUFConfig(md Metadata) (*Config, error) {
 	}
 	if _, ok := md.Uint(arch + ".attention.key_length"); ok {
 		c.HeadDim = u("attention.key_length")
+	}
+	// One head size for K, V and the rotation (llama.cpp defaults all three to key_length's default).
+	for _, k := range []string{"attention.value_length", "rope.dimension_count"} {
+		if _, ok := md.Uint(arch + "." + k); ok && u(k) != c.HeadDim {
+			return nil, fmt.Errorf("%w: GGUF %s.%s %d differs from the head size %d", ErrConfig, arch, k, u(k), c.HeadDim)
+		}
 	}
 	if eps, ok := md.Float(arch + ".attention.layer_norm_rms_epsilon"); ok {
 		c.RMSEps = float32(eps)

@@ -41,9 +41,13 @@ func promptLogits(t *testing.T, be tensor.Backend, path string, ids []int32) ([]
 // (llama Q/K permuted for adjacent-pair RoPE); both give the same logits.
 func TestHFAndGGUFAgree(t *testing.T) {
 	ids := []int32{3, 77, 12, 250, 9, 40, 41, 42, 100, 7}
-	for _, name := range []string{"tiny-llama", "tiny-qwen2"} {
+	untied := tiny.Shapes["tiny-qwen3"]
+	untied.Tied, untied.Bias, untied.Seed = false, true, 40 // lm_head / output.weight, attention_bias
+	specs := map[string]tiny.Spec{"tiny-llama": tiny.Shapes["tiny-llama"], "tiny-qwen2": tiny.Shapes["tiny-qwen2"],
+		"tiny-qwen3": tiny.Shapes["tiny-qwen3"], "tiny-qwen3-untied-bias": untied}
+	for name, spec := range specs {
 		dir := t.TempDir()
-		if err := tiny.Write(dir, tiny.Shapes[name], true, true); err != nil {
+		if err := tiny.Write(dir, spec, true, true); err != nil {
 			t.Fatal(err)
 		}
 		for _, newBE := range backendsUnderTest {

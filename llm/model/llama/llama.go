@@ -1,11 +1,13 @@
-// Package llama is the Llama-family text decoder — Llama, Mistral, Qwen2 and
-// the Qwen2-VL text model (M-RoPE) — loaded from Hugging Face or GGUF names:
-// RMSNorm, GQA attention with optional q/k/v biases, SwiGLU MLP, tied or
-// separate output projection.
+// Package llama is the Llama-family text decoder — Llama, Mistral, Qwen2,
+// the Qwen2-VL text model (M-RoPE) and Qwen3 (dense) — loaded from Hugging
+// Face or GGUF names: RMSNorm, GQA attention with optional q/k/v biases,
+// SwiGLU MLP, tied or separate output projection. Qwen3 adds an RMSNorm over
+// each head of q and k (weights [head_dim], the model's rms eps) between the
+// projections and RoPE, and its head_dim need not be hidden/heads.
 //
-// RoPE layouts: HF checkpoints and GGUF qwen2/qwen2vl rotate half-split pairs
-// (NEOX); GGUF llama files were permuted by the converter to adjacent pairs
-// (NORM), which give the same result on the permuted weights.
+// RoPE layouts: HF checkpoints and GGUF qwen2/qwen2vl/qwen3 rotate half-split
+// pairs (NEOX); GGUF llama files were permuted by the converter to adjacent
+// pairs (NORM), which give the same result on the permuted weights.
 package llama
 
 import (
@@ -20,14 +22,23 @@ import (
 	"github.com/sightline/sightline/llm/tensor"
 )
 
+// families are the registry families this package decodes, with what each
+// adds to the Llama block.
+var families = map[string]struct {
+	qkNorm bool // per-head RMSNorm of q and k before RoPE (Qwen3)
+}{
+	"llama": {}, "qwen2": {}, "qwen2vl": {}, "qwen3": {qkNorm: true},
+}
+
 func init() {
-	for _, f := range []string{"llama", "qwen2", "qwen2vl"} {
+	for f := range families {
 		model.Register(f, New)
 	}
 }
 
 type layer struct {
 	attnNorm, ffnNorm *tensor.Tensor // [Hidden]
+	qNorm, kNorm      *tensor.Tensor // [HeadDim], nil without q/k norm
 	q, k, v, o        nn.Linear
 	gate, up, down    nn.Linear
 }
@@ -52,12 +63,14 @@ type names struct{ embed, norm, out, layer func(i int, n string) string }
 
 var ggufNames = map[string]string{
 	"attn_norm": "attn_norm.weight", "ffn_norm": "ffn_norm.weight",
+	"q_norm": "attn_q_norm.weight", "k_norm": "attn_k_norm.weight",
 	"q": "attn_q", "k": "attn_k", "v": "attn_v", "o": "attn_output",
 	"gate": "ffn_gate", "up": "ffn_up", "down": "ffn_down",
 }
 
 var hfNames = map[string]string{
 	"attn_norm": "input_layernorm.weight", "ffn_norm": "post_attention_layernorm.weight",
+	"q_norm": "self_attn.q_norm.weight", "k_norm": "self_attn.k_norm.weight",
 	"q": "self_attn.q_proj", "k": "self_attn.k_proj", "v": "self_attn.v_proj", "o": "self_attn.o_proj",
 	"gate": "mlp.gate_proj", "up": "mlp.up_proj", "down": "mlp.down_proj",
 }
@@ -99,6 +112,10 @@ func New(c *model.Config, p nn.Params) (model.Model, error) {
 	if c.Format == model.HF && !p.Has(tensorName(c, 0, "embed")) && p.Has("model.language_model.embed_tokens.weight") {
 		c.WeightPrefix = "model.language_model." // transformers ≥ 4.52 multimodal layout
 	}
+	fam, ok := families[c.Arch]
+	if !ok {
+		return nil, fmt.Errorf("llama: family %q is not decoded here", c.Arch)
+	}
 	m := &Model{cfg: c, be: p.Be}
 	var err error
 	if m.embed, err = p.Matrix(tensorName(c, 0, "embed"), c.Vocab, c.Hidden); err != nil {
@@ -127,6 +144,14 @@ func New(c *model.Config, p nn.Params) (model.Model, error) {
 		}
 		if l.ffnNorm, err = p.Vector(n("ffn_norm"), c.Hidden); err != nil {
 			return nil, err
+		}
+		if fam.qkNorm {
+			if l.qNorm, err = p.Vector(n("q_norm"), c.HeadDim); err != nil {
+				return nil, err
+			}
+			if l.kNorm, err = p.Vector(n("k_norm"), c.HeadDim); err != nil {
+				return nil, err
+			}
 		}
 		for _, x := range []struct {
 			dst     *nn.Linear
@@ -164,6 +189,14 @@ func New(c *model.Config, p nn.Params) (model.Model, error) {
 }
 
 func (m *Model) Config() *model.Config { return m.cfg }
+
+// headNorm RMS-normalises each row (one head) of x in place with w; no-op when w is nil.
+func headNorm(be tensor.Backend, x, w *tensor.Tensor, eps float32) error {
+	if w == nil {
+		return nil
+	}
+	return be.RMSNorm(x, x, w, eps)
+}
 
 // positions lays out RoPE positions stream-major for the model's mode.
 func (m *Model) positions(b *input.Batch) ([]int32, error) {
@@ -240,6 +273,8 @@ func (m *Model) Forward(ctx context.Context, b *input.Batch, kv *kvcache.Pool) (
 	k2, _ := k.View(T, kvd)
 	v2, _ := v.View(T, kvd)
 	att2, _ := att.View(T, qd)
+	qh, _ := q.View(T*c.Heads, c.HeadDim) // one row per head, for the q/k norms
+	kh, _ := k.View(T*c.KVHeads, c.HeadDim)
 	for li, l := range m.layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -252,6 +287,8 @@ func (m *Model) Forward(ctx context.Context, b *input.Batch, kv *kvcache.Pool) (
 			func() error { return l.q.Forward(be, q2, h) },
 			func() error { return l.k.Forward(be, k2, h) },
 			func() error { return l.v.Forward(be, v2, h) },
+			func() error { return headNorm(be, qh, l.qNorm, c.RMSEps) },
+			func() error { return headNorm(be, kh, l.kNorm, c.RMSEps) },
 			func() error { return be.RoPE(q, q, pos, m.rope) },
 			func() error { return be.RoPE(k, k, pos, m.rope) },
 			func() error { return be.SetRows(kc2, b.Slots, k2) },
