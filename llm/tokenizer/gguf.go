@@ -346,11 +346,18 @@ func (e *llamaEngine) fixAttrs(eot int32) []int32 {
 			eogSet[id] = true
 		}
 	}
+	// The GGUF token types are the truth (Hugging Face semantics): llama.cpp
+	// forces every control-looking name to CONTROL here, but a token stored
+	// as NORMAL (Qwen's "</s>") stays ordinary text and does not end
+	// generation, and one stored as USER_DEFINED (Qwen's "<|fim_prefix|>")
+	// stays matched in text and kept on decode. Only tokens of no known type
+	// take the forced attributes.
 	for s, id := range e.toID {
-		if forced[s] || eogNames[s] {
+		typed := e.attrs[id]&(attrNormal|attrControl|attrUserDefined) != 0
+		if (forced[s] || eogNames[s]) && !typed {
 			e.attrs[id] |= attrControl
 		}
-		if eogNames[s] {
+		if eogNames[s] && e.attrs[id] != attrNormal {
 			eogSet[id] = true
 		}
 	}
