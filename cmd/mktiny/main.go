@@ -12,6 +12,10 @@
 // weights: llava-1.5-clip-l336 (CLIP ViT-L/14-336 + MLP projector, GGUF +
 // mmproj only), qwen2vl-2b (Qwen2-VL-2B's vision tower) and
 // qwen2a-whisper-large-v3 (Qwen2-Audio's Whisper-large-v3 encoder).
+// tiny-qwen25vl (Qwen2.5-VL: window attention, 4 vision layers) and
+// qwen25vl-3b (Qwen2.5-VL-3B's vision tower and Qwen2.5-3B-shaped decoder,
+// tiny vocabulary, random F16 weights) write Qwen2_5_VLForConditionalGeneration
+// directories and qwen2.5vl_merger mmproj files.
 // --media-layers sets the vision or audio encoder's depth.
 package main
 

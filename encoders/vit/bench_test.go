@@ -89,9 +89,13 @@ func randomEncoder(b *testing.B, cfg vit.Config, be tensor.Backend, mid int) *vi
 		add(names.Block(i, "up")+".bias", tensor.F32, cfg.FFN)
 		add(names.Block(i, "down")+".weight", tensor.F16, D, cfg.FFN)
 		add(names.Block(i, "down")+".bias", tensor.F32, D)
+		if cfg.Kind == vit.Qwen25VL {
+			add(names.Block(i, "gate")+".weight", tensor.F16, cfg.FFN, D)
+			add(names.Block(i, "gate")+".bias", tensor.F32, cfg.FFN)
+		}
 	}
 	in := D
-	if cfg.Kind == vit.Qwen2VL {
+	if cfg.Kind == vit.Qwen2VL || cfg.Kind == vit.Qwen25VL {
 		in = D * cfg.Merge * cfg.Merge
 	}
 	add("mm.0.weight", tensor.F16, mid, in)
@@ -169,5 +173,17 @@ func BenchmarkEncodeCLIPViTL336(b *testing.B) {
 func BenchmarkEncodeQwen2VLViT448(b *testing.B) {
 	cfg := vit.Config{Kind: vit.Qwen2VL, Hidden: 1280, Heads: 16, FFN: 5120, Layers: 32, Patch: 14, Temporal: 2,
 		Eps: 1e-6, Act: tensor.QuickGELU, ProjAct: tensor.GELU, RopeTheta: 10000, Merge: 2, Out: 1536}
+	benchEncode(b, cfg, 5120, [3]int{1, 32, 32})
+}
+
+// BenchmarkEncodeQwen25VLViT448 is Qwen2.5-VL-3B's ViT (32 layers, 1280
+// wide, gated SiLU MLP of 3420, RMSNorm, 112-pixel windows with full
+// attention in layers 7, 15, 23, 31) with its merger into the 2048-wide
+// decoder, on a 448×448 image (1024 patches in 16 windows → 256 tokens);
+// F16 weights, 2 threads.
+func BenchmarkEncodeQwen25VLViT448(b *testing.B) {
+	cfg := vit.Config{Kind: vit.Qwen25VL, Hidden: 1280, Heads: 16, FFN: 3420, Layers: 32, Patch: 14, Temporal: 2,
+		Eps: 1e-6, Act: tensor.SiLU, ProjAct: tensor.GELU, RopeTheta: 10000, Merge: 2, Out: 2048,
+		Window: 112, FullAtt: []int{7, 15, 23, 31}}
 	benchEncode(b, cfg, 5120, [3]int{1, 32, 32})
 }

@@ -12,9 +12,11 @@ import (
 
 // block is one pre-norm transformer layer.
 type block struct {
-	ln1w, ln1b, ln2w, ln2b *tensor.Tensor // [Hidden]
+	ln1w, ln1b, ln2w, ln2b *tensor.Tensor // [Hidden]; biases nil for RMSNorm (Qwen2.5-VL)
 	q, k, v, o             nn.Linear      // [Hidden, Hidden]
 	up, down               nn.Linear      // [FFN, Hidden], [Hidden, FFN]
+	gate                   nn.Linear      // [FFN, Hidden] (gated MLP: down(act(gate(x))·up(x))); W nil otherwise
+	full                   bool           // Qwen2.5-VL: attends over whole frames, not windows
 }
 
 // seg is one image (or frame) of a batch: rows [lo, hi) of the sequence.
@@ -24,6 +26,7 @@ type seg struct{ lo, hi int }
 type sequence struct {
 	x       *tensor.Tensor // [S, D], updated in place by the blocks
 	segs    []seg          // attention runs within each segment
+	winSegs []seg          // Qwen2.5-VL: the windows, for the blocks that are not full
 	rope    *tensor.RoPE   // 2-D RoPE on q, k (Qwen2-VL); nil for none
 	ropePos []int32        // [2·S]: row positions, then column positions
 }
@@ -33,8 +36,8 @@ type work struct {
 	norm, tmp        *tensor.Tensor // [S, D]
 	q, k, v, att     *tensor.Tensor // [S, H, hd]
 	q2, k2, v2, att2 *tensor.Tensor // the same storage as [S, D]
-	up               *tensor.Tensor // [S, FFN]
-	heads            []headSeg      // per segment
+	up, gate         *tensor.Tensor // [S, FFN] (gate only for gated MLPs)
+	heads, winHeads  []headSeg      // per segment, per window
 	scale            float32        // 1/√hd
 }
 
@@ -73,9 +76,18 @@ func (e *Encoder) addPositions(x *tensor.Tensor, ids []int32) error {
 	return nil
 }
 
-// postNorm applies the final layer norm (SigLIP post-LN, Qwen2-VL ln_q) to x [S, D].
+// norm is the tower's per-row norm: RMSNorm for Qwen2.5-VL (w only),
+// LayerNorm for the others.
+func (e *Encoder) norm(dst, x, w, b *tensor.Tensor) error {
+	if e.cfg.Kind == Qwen25VL {
+		return e.be.RMSNorm(dst, x, w, e.cfg.Eps)
+	}
+	return e.be.LayerNorm(dst, x, w, b, e.cfg.Eps)
+}
+
+// postNorm applies the final norm (SigLIP post-LN, Qwen2(.5)-VL ln_q) to x [S, D].
 func (e *Encoder) postNorm(x *tensor.Tensor) error {
-	if err := e.be.LayerNorm(x, x, e.postW, e.postB, e.cfg.Eps); err != nil {
+	if err := e.norm(x, x, e.postW, e.postB); err != nil {
 		return fmt.Errorf("vit: post layer norm: %w", err)
 	}
 	return nil
@@ -111,6 +123,9 @@ func (e *Encoder) newWork(s *sequence) (*work, error) {
 	w.att = a.F32(S, H, hd)
 	w.tmp = a.F32(S, D)
 	w.up = a.F32(S, c.FFN)
+	if len(e.blocks) > 0 && e.blocks[0].gate.W != nil {
+		w.gate = a.F32(S, c.FFN)
+	}
 	w.scale = float32(1 / math.Sqrt(float64(hd)))
 	var err error
 	for _, p := range [...]struct{ dst, src **tensor.Tensor }{{&w.q2, &w.q}, {&w.k2, &w.k}, {&w.v2, &w.v}, {&w.att2, &w.att}} {
@@ -118,23 +133,35 @@ func (e *Encoder) newWork(s *sequence) (*work, error) {
 			return nil, fmt.Errorf("vit: scratch: %w", err)
 		}
 	}
-	w.heads = make([]headSeg, len(s.segs))
-	for i, sg := range s.segs {
-		hs := &w.heads[i]
+	if w.heads, err = w.views(s.segs); err != nil {
+		return nil, err
+	}
+	if w.winHeads, err = w.views(s.winSegs); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// views slices q, k, v and att into each segment's rows (no copies).
+func (w *work) views(segs []seg) ([]headSeg, error) {
+	out := make([]headSeg, len(segs))
+	var err error
+	for i, sg := range segs {
+		hs := &out[i]
 		for _, p := range [...]struct{ dst, src **tensor.Tensor }{{&hs.q, &w.q}, {&hs.k, &w.k}, {&hs.v, &w.v}, {&hs.att, &w.att}} {
 			if *p.dst, err = (*p.src).Slice(sg.lo, sg.hi); err != nil {
 				return nil, fmt.Errorf("vit: segment %d [%d, %d): %w", i, sg.lo, sg.hi, err)
 			}
 		}
 	}
-	return w, nil
+	return out, nil
 }
 
 // attention: x += o(Attn(RoPE(q), RoPE(k), v)), q, k, v = LN1(x)·W [S, H, hd],
-// attending within each segment.
+// attending within each segment (each window, for a windowed block).
 func (e *Encoder) attention(l *block, s *sequence, w *work) error {
 	be := e.be
-	if err := be.LayerNorm(w.norm, s.x, l.ln1w, l.ln1b, e.cfg.Eps); err != nil {
+	if err := e.norm(w.norm, s.x, l.ln1w, l.ln1b); err != nil {
 		return fmt.Errorf("ln1: %w", err)
 	}
 	for _, p := range [...]struct {
@@ -154,7 +181,11 @@ func (e *Encoder) attention(l *block, s *sequence, w *work) error {
 			return fmt.Errorf("k rope: %w", err)
 		}
 	}
-	for i, h := range w.heads {
+	heads := w.heads
+	if s.winSegs != nil && !l.full {
+		heads = w.winHeads
+	}
+	for i, h := range heads {
 		if err := be.Attention(h.att, h.q, h.k, h.v, tensor.Attn{Scale: w.scale}); err != nil {
 			return fmt.Errorf("attention, segment %d: %w", i, err)
 		}
@@ -168,19 +199,41 @@ func (e *Encoder) attention(l *block, s *sequence, w *work) error {
 	return nil
 }
 
-// mlp: x += down(act(up(LN2(x)))), up [S, FFN].
+// mlp: x += down(act(up(LN2(x)))), up [S, FFN]; gated:
+// x += down(act(gate(LN2(x)))·up(LN2(x))).
 func (e *Encoder) mlp(l *block, s *sequence, w *work) error {
 	be, c := e.be, &e.cfg
-	if err := be.LayerNorm(w.norm, s.x, l.ln2w, l.ln2b, c.Eps); err != nil {
+	if err := e.norm(w.norm, s.x, l.ln2w, l.ln2b); err != nil {
 		return fmt.Errorf("ln2: %w", err)
 	}
 	if err := l.up.Forward(be, w.up, w.norm); err != nil {
 		return fmt.Errorf("mlp up: %w", err)
 	}
-	if err := be.Act(w.up, w.up, c.Act); err != nil {
+	act := w.up
+	if l.gate.W != nil {
+		act = w.gate
+		if w.gate == nil {
+			return fmt.Errorf("%w: gated and plain MLP layers mixed", ErrConfig)
+		}
+		if err := l.gate.Forward(be, w.gate, w.norm); err != nil {
+			return fmt.Errorf("mlp gate: %w", err)
+		}
+		if c.Act == tensor.SiLU {
+			if err := be.SwiGLU(w.gate, w.gate, w.up); err != nil {
+				return fmt.Errorf("mlp swiglu: %w", err)
+			}
+		} else {
+			if err := be.Act(w.gate, w.gate, c.Act); err != nil {
+				return fmt.Errorf("mlp activation: %w", err)
+			}
+			if err := be.Mul(w.gate, w.gate, w.up); err != nil {
+				return fmt.Errorf("mlp gating: %w", err)
+			}
+		}
+	} else if err := be.Act(w.up, w.up, c.Act); err != nil {
 		return fmt.Errorf("mlp activation: %w", err)
 	}
-	if err := l.down.Forward(be, w.tmp, w.up); err != nil {
+	if err := l.down.Forward(be, w.tmp, act); err != nil {
 		return fmt.Errorf("mlp down: %w", err)
 	}
 	if err := be.Add(s.x, s.x, w.tmp); err != nil {

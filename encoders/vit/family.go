@@ -3,6 +3,7 @@ package vit
 import (
 	"context"
 	"io"
+	"slices"
 
 	"github.com/sightline/sightline/encoders"
 	"github.com/sightline/sightline/llm/tensor"
@@ -11,23 +12,25 @@ import (
 	_ "github.com/sightline/sightline/processors/qwen2vl"  // registers "qwen2vl"
 )
 
-// families: each encoder kind with the processors family that prepares its
-// prompts (registered by the imports above).
+// families: the processors family that prepares the prompts of each
+// encoder kind (registered by the imports above). Qwen2.5-VL's images are
+// prepared exactly as Qwen2-VL's.
 var families = []struct {
-	name string
-	kind Kind
-}{{"llava", CLIP}, {"qwen2vl", Qwen2VL}, {"idefics3", SigLIP}}
+	name  string
+	kinds []Kind
+}{{"llava", []Kind{CLIP}}, {"qwen2vl", []Kind{Qwen2VL, Qwen25VL}}, {"idefics3", []Kind{SigLIP}}}
 
 func init() {
 	for _, f := range families {
-		kind := f.kind
+		kinds := f.kinds
 		encoders.RegisterFamily(encoders.Family{
 			Name: f.name,
 			Detect: func(fs *encoders.Files) bool {
+				k := HFKinds[fs.HFArch]
 				if fs.MMProj != nil {
-					return GGUFKind(fs.MMProj) == kind
+					k = GGUFKind(fs.MMProj)
 				}
-				return HFKinds[fs.HFArch] == kind
+				return k != 0 && slices.Contains(kinds, k)
 			},
 			Open: open,
 		})

@@ -32,6 +32,7 @@ func FuzzFromHF(f *testing.F) {
 	f.Add([]byte(`{"architectures":["Qwen2VLForConditionalGeneration"],"vision_config":{"mlp_ratio":1e300,"num_heads":0}}`))
 	f.Add([]byte(`{"architectures":["LlavaForConditionalGeneration"],"vision_feature_layer":[-2,-5]}`))
 	f.Add([]byte(`{"architectures":["Idefics3ForConditionalGeneration"],"vision_config":{"patch_size":0}}`))
+	f.Add([]byte(`{"architectures":["Qwen2_5_VLForConditionalGeneration"],"vision_config":{"depth":2,"hidden_size":32,"window_size":14,"fullatt_block_indexes":[-1,9]}}`))
 	be := ref.New()
 	d := f.TempDir()
 	if err := os.Symlink(st, filepath.Join(d, "model.safetensors")); err != nil {

@@ -18,7 +18,13 @@ type Metadata interface {
 }
 
 // ggufKinds maps clip.projector_type to the encoder flavour.
-var ggufKinds = map[string]Kind{"mlp": CLIP, "qwen2vl_merger": Qwen2VL, "idefics3": SigLIP}
+var ggufKinds = map[string]Kind{"mlp": CLIP, "qwen2vl_merger": Qwen2VL, "idefics3": SigLIP, "qwen2.5vl_merger": Qwen25VL}
+
+// llamaWindow is the Qwen2.5-VL attention window (pixels) of llama.cpp's
+// clip.cpp, which reads no window size from a qwen2.5vl_merger mmproj (the
+// converter writes none): Hugging Face's default and every released
+// Qwen2.5-VL's window_size.
+const llamaWindow = 112
 
 // GGUFKind returns the flavour of an mmproj file, or 0 when it is not one
 // this package implements.
@@ -37,7 +43,7 @@ func ggufConfig(md Metadata, src weights.Source) (Config, error) {
 	kind := GGUFKind(md)
 	if kind == 0 {
 		pt, _ := md.String("clip.projector_type")
-		return Config{}, fmt.Errorf("%w: mmproj projector type %q has no image encoder here (have mlp, qwen2vl_merger, idefics3)", ErrConfig, pt)
+		return Config{}, fmt.Errorf("%w: mmproj projector type %q has no image encoder here (have mlp, qwen2vl_merger, qwen2.5vl_merger, idefics3)", ErrConfig, pt)
 	}
 	u := func(k string, def int) (int, error) {
 		v, ok := md.Uint("clip.vision." + k)
@@ -97,14 +103,29 @@ func ggufConfig(md Metadata, src weights.Source) (Config, error) {
 		if c.Scale, err = u("projector.scale_factor", 2); err != nil {
 			return c, err
 		}
-	case Qwen2VL:
+	case Qwen2VL, Qwen25VL:
 		c.Temporal, c.RopeTheta = 2, 10000
 		if c.Merge, err = u("spatial_merge_size", 2); err != nil {
 			return c, err
 		}
 	}
+	if kind == Qwen25VL {
+		// clip.cpp: layer il attends over the whole image when
+		// (il+1) % n_wa_pattern == 0 (the converter's pattern of HF
+		// fullatt_block_indexes); 0 turns window attention off.
+		pat, err := u("n_wa_pattern", -1)
+		if err != nil {
+			return c, err
+		}
+		c.Window = llamaWindow
+		for i := 0; i < min(c.Layers, 1<<10); i++ { // Validate rejects more than 256
+			if pat == 0 || (i+1)%pat == 0 {
+				c.FullAtt = append(c.FullAtt, i)
+			}
+		}
+	}
 	if c.Out == 0 { // older files: the projector's last layer says it
-		name := map[Kind]string{CLIP: "mm.2.weight", Qwen2VL: "mm.2.weight", SigLIP: "mm.model.fc.weight"}[kind]
+		name := map[Kind]string{CLIP: "mm.2.weight", Qwen2VL: "mm.2.weight", Qwen25VL: "mm.2.weight", SigLIP: "mm.model.fc.weight"}[kind]
 		info, _, err := src.Tensor(name)
 		if err != nil || len(info.Shape) != 2 {
 			return c, fmt.Errorf("%w: cannot tell the projection width (%s): %v", ErrConfig, name, err)
@@ -117,15 +138,15 @@ func ggufConfig(md Metadata, src weights.Source) (Config, error) {
 // ggufNames are clip.cpp's tensor names.
 func ggufNames(kind Kind) Names {
 	keys := map[string]string{"ln1.weight": "ln1.weight", "ln1.bias": "ln1.bias", "ln2.weight": "ln2.weight", "ln2.bias": "ln2.bias",
-		"q": "attn_q", "k": "attn_k", "v": "attn_v", "o": "attn_out", "up": "ffn_up", "down": "ffn_down"}
+		"q": "attn_q", "k": "attn_k", "v": "attn_v", "o": "attn_out", "up": "ffn_up", "down": "ffn_down", "gate": "ffn_gate"}
 	n := Names{
 		Patch: "v.patch_embd.weight", PatchBias: "v.patch_embd.bias", CLS: "v.class_embd", Pos: "v.position_embd.weight",
 		PreW: "v.pre_ln.weight", PreB: "v.pre_ln.bias", PostW: "v.post_ln.weight", PostB: "v.post_ln.bias",
 		Block: func(i int, k string) string { return fmt.Sprintf("v.blk.%d.%s", i, keys[k]) },
 		MM0:   "mm.0", MM2: "mm.2", FC: "mm.model.fc",
-		SwapFFN: true, // mlp, qwen2vl_merger and idefics3 are on clip.cpp's list
+		SwapFFN: true, // mlp, qwen2vl_merger, qwen2.5vl_merger and idefics3 are on clip.cpp's list
 	}
-	if kind == Qwen2VL {
+	if kind == Qwen2VL || kind == Qwen25VL {
 		n.PatchFrames = []string{"v.patch_embd.weight", "v.patch_embd.weight.1"}
 	}
 	return n

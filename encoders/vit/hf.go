@@ -18,9 +18,12 @@ var HFKinds = map[string]Kind{
 	"LlavaForConditionalGeneration":    CLIP,
 	"Qwen2VLForConditionalGeneration":  Qwen2VL,
 	"Idefics3ForConditionalGeneration": SigLIP,
+	// Qwen2.5-VL's vision_config names the tower's width hidden_size and the
+	// text model's out_hidden_size (Qwen2-VL: embed_dim and hidden_size).
+	"Qwen2_5_VLForConditionalGeneration": Qwen25VL,
 }
 
-// hfVision is the union of the vision_config fields of the three families.
+// hfVision is the union of the vision_config fields of the families.
 type hfVision struct {
 	HiddenSize   *int     `json:"hidden_size"`
 	Intermediate *int     `json:"intermediate_size"`
@@ -39,6 +42,10 @@ type hfVision struct {
 	Temporal *int     `json:"temporal_patch_size"`
 	InChans  *int     `json:"in_chans"`
 	Channels *int     `json:"num_channels"`
+	// Qwen2.5-VL
+	Window     *int   `json:"window_size"`
+	FullAtt    *[]int `json:"fullatt_block_indexes"`
+	InChannels *int   `json:"in_channels"`
 }
 
 type hfTop struct {
@@ -226,9 +233,41 @@ func fromHFSource(kind Kind, top *hfTop, src weights.Source, be tensor.Backend) 
 			},
 			QKV: func(i int) string { return fmt.Sprintf("%sblocks.%d.attn.qkv", vp, i) },
 			MM0: vp + "merger.mlp.0", MM2: vp + "merger.mlp.2"}
+	case Qwen25VL:
+		// Qwen2_5_VLVisionConfig's defaults; the norms' eps (1e-6) is fixed
+		// in the modeling code, not read from the config.
+		c.Hidden, c.Layers, c.Heads, c.FFN, c.Patch, c.Temporal, c.Merge, c.Eps, c.RopeTheta = 3584, 32, 16, 3420, 14, 2, 2, 1e-6, 10000
+		c.Window, c.FullAtt = 112, []int{7, 15, 23, 31}
+		pick(&c.Hidden, v.HiddenSize)
+		pick(&c.Layers, v.Depth)
+		pick(&c.Heads, v.NumHeads)
+		pick(&c.FFN, v.Intermediate)
+		pick(&c.Patch, v.PatchSize)
+		pick(&c.Temporal, v.Temporal)
+		pick(&c.Merge, v.Merge)
+		pick(&c.Window, v.Window)
+		if v.FullAtt != nil {
+			c.FullAtt = *v.FullAtt
+		}
+		actName = "silu"
+		if v.Act != nil {
+			actName = *v.Act
+		}
+		vp := first("visual.patch_embed.proj.weight", "model.visual.patch_embed.proj.weight")
+		vp = vp[:len(vp)-len("patch_embed.proj.weight")]
+		n = Names{Patch: vp + "patch_embed.proj.weight", PostW: vp + "merger.ln_q.weight",
+			Block: func(i int, k string) string {
+				m := map[string]string{"ln1.weight": "norm1.weight", "ln2.weight": "norm2.weight", "o": "attn.proj",
+					"gate": "mlp.gate_proj", "up": "mlp.up_proj", "down": "mlp.down_proj"}
+				return fmt.Sprintf("%sblocks.%d.%s", vp, i, m[k])
+			},
+			QKV: func(i int) string { return fmt.Sprintf("%sblocks.%d.attn.qkv", vp, i) },
+			MM0: vp + "merger.mlp.0", MM2: vp + "merger.mlp.2"}
 	}
-	if ch := v.InChans; ch != nil && *ch != 3 {
-		return nil, fmt.Errorf("%w: %d input channels", ErrConfig, *ch)
+	for _, ch := range []*int{v.InChans, v.InChannels} {
+		if ch != nil && *ch != 3 {
+			return nil, fmt.Errorf("%w: %d input channels", ErrConfig, *ch)
+		}
 	}
 	var err error
 	if c.Act, err = actFromHF(actName); err != nil {

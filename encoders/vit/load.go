@@ -2,6 +2,7 @@ package vit
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sightline/sightline/llm/nn"
 	"github.com/sightline/sightline/llm/tensor"
@@ -11,11 +12,11 @@ import (
 // Names maps the encoder's logical tensors to a file's names.
 type Names struct {
 	Patch, PatchBias string   // [Hidden, 3, (T,) P, P] kernel, [Hidden] bias
-	PatchFrames      []string // Qwen2-VL GGUF: one [Hidden, 3, P, P] kernel per frame
+	PatchFrames      []string // Qwen2(.5)-VL GGUF: one [Hidden, 3, P, P] kernel per frame
 	CLS, Pos         string
 	PreW, PreB       string
 	PostW, PostB     string
-	Block            func(i int, key string) string // keys: ln1 ln2 (+".weight"/".bias" added), q k v o up down
+	Block            func(i int, key string) string // keys: ln1 ln2 (+".weight"/".bias" added), q k v o up down gate
 	QKV              func(i int) string             // fused qkv prefix (HF Qwen2-VL), "" if separate
 	MM0, MM2, FC     string                         // prefixes: ".weight"/".bias" appended
 	// SwapFFN applies clip.cpp's legacy up/down swap when the stored
@@ -59,7 +60,7 @@ func Load(cfg Config, p nn.Params, n Names) (*Encoder, error) {
 			return nil, err
 		}
 	}
-	if c.Kind != Qwen2VL {
+	if c.Kind != Qwen2VL && c.Kind != Qwen25VL {
 		if e.pos, err = p.Vector(n.Pos, c.Positions, D); err != nil {
 			return nil, err
 		}
@@ -68,8 +69,10 @@ func Load(cfg Config, p nn.Params, n Names) (*Encoder, error) {
 		if e.postW, err = p.Vector(n.PostW, D); err != nil {
 			return nil, err
 		}
-		if e.postB, err = p.Vector(n.PostB, D); err != nil {
-			return nil, err
+		if c.Kind != Qwen25VL { // RMSNorm: no bias
+			if e.postB, err = p.Vector(n.PostB, D); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for i := 0; i < c.Layers; i++ {
@@ -79,10 +82,15 @@ func Load(cfg Config, p nn.Params, n Names) (*Encoder, error) {
 		}
 		e.blocks = append(e.blocks, b)
 	}
+	for _, i := range c.FullAtt {
+		if i < len(e.blocks) {
+			e.blocks[i].full = true
+		}
+	}
 	switch c.Kind {
-	case CLIP, Qwen2VL:
+	case CLIP, Qwen2VL, Qwen25VL:
 		in := D
-		if c.Kind == Qwen2VL {
+		if c.Kind != CLIP {
 			in = D * c.Merge * c.Merge
 		}
 		info, _, err := p.Src.Tensor(n.MM0 + ".weight")
@@ -111,10 +119,14 @@ func loadBlock(c *Config, p nn.Params, n Names, i int) (block, error) {
 	var b block
 	var err error
 	D := c.Hidden
+	rms := c.Kind == Qwen25VL // RMSNorm weights only, gated MLP
 	for _, x := range []struct {
 		dst **tensor.Tensor
 		key string
 	}{{&b.ln1w, "ln1.weight"}, {&b.ln1b, "ln1.bias"}, {&b.ln2w, "ln2.weight"}, {&b.ln2b, "ln2.bias"}} {
+		if rms && strings.HasSuffix(x.key, ".bias") {
+			continue
+		}
 		if *x.dst, err = p.Vector(n.Block(i, x.key), D); err != nil {
 			return b, err
 		}
@@ -151,6 +163,12 @@ func loadBlock(c *Config, p nn.Params, n Names, i int) (block, error) {
 	}
 	if b.down, err = p.Linear(downName+".weight", downName+".bias", D, c.FFN, false); err != nil {
 		return b, err
+	}
+	if rms {
+		g := n.Block(i, "gate")
+		if b.gate, err = p.Linear(g+".weight", g+".bias", c.FFN, D, false); err != nil {
+			return b, err
+		}
 	}
 	return b, nil
 }

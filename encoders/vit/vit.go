@@ -8,14 +8,18 @@
 //	                  attention per frame; ln_q, 2×2 merge (4 rows → 1), mm.0 → GELU(erf) → mm.2
 //	SigLIP (Idefics3) patch matmul + bias, learned positions, tanh-GELU MLP,
 //	                  post-LN; pixel shuffle (scale s: s×s rows → 1), fc without bias
+//	Qwen2.5-VL        as Qwen2-VL with RMSNorm, a gated SiLU MLP and window
+//	                  attention: 2×2 units regrouped into windows, attention
+//	                  within each window except in the full-attention layers;
+//	                  ln_q (RMS), merge, mm.0 → GELU(erf) → mm.2, original order
 //
 // Input is input.Features: patch rows [N, 3·T·P·P] in the processor's order
-// (raster for CLIP/SigLIP, 2×2-merge blocks for Qwen2-VL). Spans of one
+// (raster for CLIP/SigLIP, 2×2-merge blocks for Qwen2(.5)-VL). Spans of one
 // Encode call are batched: every matmul runs over all their rows, attention
 // per image.
 //
-// Each flavour has its own forward (clip.go, qwen2vl.go, siglip.go), chosen
-// once by Load; block.go holds what they share.
+// Each flavour has its own forward (clip.go, qwen2vl.go, siglip.go,
+// qwen25vl.go), chosen once by Load; block.go holds what they share.
 package vit
 
 import (
@@ -38,6 +42,7 @@ const (
 	CLIP Kind = iota + 1
 	Qwen2VL
 	SigLIP
+	Qwen25VL
 )
 
 func (k Kind) String() string {
@@ -48,6 +53,8 @@ func (k Kind) String() string {
 		return "qwen2vl"
 	case SigLIP:
 		return "siglip"
+	case Qwen25VL:
+		return "qwen25vl"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -66,6 +73,12 @@ type Config struct {
 	Scale                      int               // SigLIP pixel shuffle
 	KeepCLS                    bool              // CLIP: keep the class token's row
 	Out                        int               // text model width
+	// Qwen2.5-VL: Window is the attention window's side in pixels (HF
+	// window_size: Window/Merge/Patch merged units), FullAtt the layers that
+	// attend over the whole image instead (HF fullatt_block_indexes; indexes
+	// past the last layer are ignored).
+	Window  int
+	FullAtt []int
 }
 
 // ErrConfig reports an unusable encoder configuration or weight set.
@@ -78,7 +91,7 @@ var ErrInput = errors.New("vit: bad encoder input")
 func (c *Config) Validate() error {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrConfig}, a...)...) }
 	switch {
-	case c.Kind < CLIP || c.Kind > SigLIP:
+	case c.Kind < CLIP || c.Kind > Qwen25VL:
 		return bad("kind %v", c.Kind)
 	case c.Hidden <= 0 || c.Heads <= 0 || c.Hidden%c.Heads != 0 || c.FFN <= 0 || c.Layers < 0 || c.Out <= 0:
 		return bad("hidden %d heads %d ffn %d layers %d out %d", c.Hidden, c.Heads, c.FFN, c.Layers, c.Out)
@@ -94,10 +107,23 @@ func (c *Config) Validate() error {
 		if c.Positions <= 0 {
 			return bad("%v needs learned positions", c.Kind)
 		}
-	case Qwen2VL:
+	case Qwen2VL, Qwen25VL:
 		hd := c.Hidden / c.Heads
 		if c.Merge <= 0 || c.Merge > 64 || hd%4 != 0 || !(c.RopeTheta > 0) {
-			return bad("qwen2vl merge %d head dim %d rope θ %v", c.Merge, hd, c.RopeTheta)
+			return bad("%v merge %d head dim %d rope θ %v", c.Kind, c.Merge, hd, c.RopeTheta)
+		}
+	}
+	if c.Kind == Qwen25VL {
+		if c.Window < c.Patch*c.Merge || c.Window > 1<<16 {
+			return bad("qwen2.5-vl window %d px (patch %d, merge %d)", c.Window, c.Patch, c.Merge)
+		}
+		if len(c.FullAtt) > 4096 {
+			return bad("%d full-attention layer indexes", len(c.FullAtt))
+		}
+		for _, i := range c.FullAtt {
+			if i < 0 {
+				return bad("full-attention layer index %d", i)
+			}
 		}
 	}
 	if c.Kind == SigLIP && (c.Scale <= 0 || c.Scale > 64) {
@@ -117,9 +143,9 @@ type Encoder struct {
 	cls          *tensor.Tensor // [1, Hidden] (CLIP)
 	pos          *tensor.Tensor // [Positions, Hidden]
 	preW, preB   *tensor.Tensor // [Hidden] (CLIP)
-	postW, postB *tensor.Tensor // [Hidden] (SigLIP post-LN, Qwen2-VL ln_q)
+	postW, postB *tensor.Tensor // [Hidden] (SigLIP post-LN, Qwen2-VL ln_q; Qwen2.5-VL: no bias)
 	blocks       []block
-	mm0, mm2     nn.Linear // CLIP: [Out', Hidden], [Out, Out']; Qwen2-VL: [M, 4·Hidden], [Out, M]
+	mm0, mm2     nn.Linear // CLIP: [Out', Hidden], [Out, Out']; Qwen2(.5)-VL: [M, 4·Hidden], [Out, M]
 	fc           nn.Linear // SigLIP: [Out, Hidden·s²]
 	closer       io.Closer
 	tower        tower // the flavour's forward, set by Load
@@ -152,7 +178,7 @@ func (c *Config) OutRows(n int) int {
 			return n + 1
 		}
 		return n
-	case Qwen2VL:
+	case Qwen2VL, Qwen25VL:
 		if c.Merge > 0 {
 			return n / (c.Merge * c.Merge)
 		}
@@ -189,7 +215,7 @@ func (e *Encoder) check(sp *input.Span) error {
 		if n != c.Positions || g[0] != 1 || g[1]%c.Scale != 0 || g[2]%c.Scale != 0 {
 			return fmt.Errorf("%w: %d patches (grid %v), the encoder takes %d", ErrInput, n, g, c.Positions)
 		}
-	case Qwen2VL:
+	case Qwen2VL, Qwen25VL:
 		if g[1]%c.Merge != 0 || g[2]%c.Merge != 0 {
 			return fmt.Errorf("%w: grid %v is not a multiple of the merge size %d", ErrInput, g, c.Merge)
 		}
@@ -247,6 +273,8 @@ func towerOf(k Kind) tower {
 		return (*Encoder).forwardQwen2VL
 	case SigLIP:
 		return (*Encoder).forwardSigLIP
+	case Qwen25VL:
+		return (*Encoder).forwardQwen25VL
 	}
 	return nil
 }

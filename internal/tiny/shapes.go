@@ -22,14 +22,17 @@ type Options struct {
 	TextLayers, MediaLayers int
 }
 
-// ShapeNames lists every named model: Shapes, VLMShapes, LLaVAShapes and
-// Qwen2AudioShapes, sorted.
+// ShapeNames lists every named model: Shapes, VLMShapes, Qwen25VLShapes,
+// LLaVAShapes and Qwen2AudioShapes, sorted.
 func ShapeNames() []string {
 	var out []string
 	for k := range Shapes {
 		out = append(out, k)
 	}
 	for k := range VLMShapes {
+		out = append(out, k)
+	}
+	for k := range Qwen25VLShapes {
 		out = append(out, k)
 	}
 	for k := range LLaVAShapes {
@@ -78,6 +81,11 @@ func WriteShape(dir, name string, o Options) error {
 		s.Text = o.text(s.Text)
 		o.media(&s.Vision.Layers)
 		return WriteVLM(dir, s, o.HF, o.GGUF)
+	}
+	if s, ok := Qwen25VLShapes[name]; ok {
+		s.Text = o.text(s.Text)
+		o.media(&s.Vision.Layers)
+		return WriteQwen25VL(dir, s, o.HF, o.GGUF)
 	}
 	if s, ok := LLaVAShapes[name]; ok {
 		if !o.GGUF {

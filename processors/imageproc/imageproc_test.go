@@ -92,6 +92,10 @@ func TestSmartResize(t *testing.T) {
 		{80, 60, 112, 84, true},  // oracle: min 8 tokens
 		{98, 70, 112, 56, false}, // 70/28 = 2.5 rounds to even (2) in Python
 		{98, 70, 112, 84, true},  // and away from zero in llama.cpp
+		// A side under 14 px rounds to 0 in transformers' smart_resize: the
+		// image goes to the min_pixels branch (28×728), not 28×1988.
+		{2000, 12, 728, 28, false},
+		{12, 12, 56, 56, false},
 	} {
 		minPix, maxPix := 3136, 12845056
 		f := SmartResize

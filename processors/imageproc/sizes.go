@@ -17,8 +17,10 @@ func SmartResize(w, h, factor, minPixels, maxPixels int) (int, int, error) {
 		return 0, 0, err
 	}
 	H, W, F := float64(h), float64(w), float64(factor)
-	hb := max(factor, int(math.RoundToEven(H/F))*factor)
-	wb := max(factor, int(math.RoundToEven(W/F))*factor)
+	// A side under factor/2 rounds to 0 (transformers does not clamp it
+	// here), which sends the image to the min_pixels branch.
+	hb := int(math.RoundToEven(H/F)) * factor
+	wb := int(math.RoundToEven(W/F)) * factor
 	if hb*wb > maxPixels {
 		beta := math.Sqrt(H * W / float64(maxPixels))
 		hb = max(factor, int(math.Floor(H/beta/F))*factor)
@@ -28,7 +30,8 @@ func SmartResize(w, h, factor, minPixels, maxPixels int) (int, int, error) {
 		hb = int(math.Ceil(H*beta/F)) * factor
 		wb = int(math.Ceil(W*beta/F)) * factor
 	}
-	return wb, hb, nil
+	// Only min_pixels 0 leaves a side at 0 (transformers would fail later).
+	return max(factor, wb), max(factor, hb), nil
 }
 
 // SmartResizeLlama is llama.cpp's version of smart_resize
