@@ -2,7 +2,6 @@ package tiny
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 
 	"github.com/sightline/sightline/llm/tensor"
@@ -161,36 +160,11 @@ func (s Qwen25VLSpec) visionTensors() []tensorSpec {
 // dir/mmproj.gguf (projector qwen2.5vl_merger, if gguf), all holding the
 // same weights. Vision matrices use s.Text.DType (F32 when it is Q8_0).
 func WriteQwen25VL(dir string, s Qwen25VLSpec, hf, gguf bool) error {
-	if err := s.validate(); err != nil {
-		return err
-	}
-	voc, err := NewVocab(s.Text.Vocab)
-	if err != nil {
-		return err
-	}
-	g := s.Text.textGen()
-	text, err := generate(g, s.Text.tensors(len(voc.Tokens)), s.Text.DType, "", hf, gguf)
-	if err != nil {
-		return err
-	}
-	vis, err := generate(g, s.visionTensors(), towerDType(s.Text.DType), "", hf, gguf)
-	if err != nil {
-		return err
-	}
-	if hf {
-		if err := writeHFDir(filepath.Join(dir, "hf"), voc, s.hfJSON(voc), append(text.hf, vis.hf...)); err != nil {
-			return err
-		}
-	}
-	if !gguf {
-		return mkdir(dir)
-	}
-	sec := []int32{int32(s.Sections[0]), int32(s.Sections[1]), int32(s.Sections[2]), 0}
-	if err := s.Text.writeGGUF(filepath.Join(dir, "model.gguf"), voc, text.gguf, kv{"qwen2vl.rope.dimension_sections", sec}); err != nil {
-		return err
-	}
-	return s.writeMMProj(filepath.Join(dir, "mmproj.gguf"), vis.gguf)
+	return writeMRoPEVLM(dir, s, hf, gguf)
 }
+
+func (s Qwen25VLSpec) text() Spec      { return s.Text }
+func (s Qwen25VLSpec) sections() []int { return s.Sections }
 
 // hfJSON is config.json as Qwen2.5-VL checkpoints have it (text fields at
 // the top, vision_config with hidden_size = the tower's width and

@@ -121,19 +121,39 @@ func towerDType(dt tensor.DType) tensor.DType {
 // holding the same weights. Vision matrices use s.Text.DType (F32 when it
 // is Q8_0).
 func WriteVLM(dir string, s VLMSpec, hf, gguf bool) error {
+	return writeMRoPEVLM(dir, s, hf, gguf)
+}
+
+// mropeVLM is a Qwen2-VL-style spec: a qwen2vl decoder with M-RoPE and a
+// vision tower written as an HF directory and a GGUF mmproj.
+type mropeVLM interface {
+	validate() error
+	text() Spec
+	sections() []int
+	visionTensors() []tensorSpec
+	hfJSON(voc *Vocab) map[string]any
+	writeMMProj(path string, ts []weights.TensorData) error
+}
+
+func (s VLMSpec) text() Spec      { return s.Text }
+func (s VLMSpec) sections() []int { return s.Sections }
+
+// writeMRoPEVLM writes s as WriteVLM documents, for either family.
+func writeMRoPEVLM(dir string, s mropeVLM, hf, gguf bool) error {
 	if err := s.validate(); err != nil {
 		return err
 	}
-	voc, err := NewVocab(s.Text.Vocab)
+	t := s.text()
+	voc, err := NewVocab(t.Vocab)
 	if err != nil {
 		return err
 	}
-	g := s.Text.textGen()
-	text, err := generate(g, s.Text.tensors(len(voc.Tokens)), s.Text.DType, "", hf, gguf)
+	g := t.textGen()
+	text, err := generate(g, t.tensors(len(voc.Tokens)), t.DType, "", hf, gguf)
 	if err != nil {
 		return err
 	}
-	vis, err := generate(g, s.visionTensors(), towerDType(s.Text.DType), "", hf, gguf)
+	vis, err := generate(g, s.visionTensors(), towerDType(t.DType), "", hf, gguf)
 	if err != nil {
 		return err
 	}
@@ -145,8 +165,8 @@ func WriteVLM(dir string, s VLMSpec, hf, gguf bool) error {
 	if !gguf {
 		return mkdir(dir)
 	}
-	sec := []int32{int32(s.Sections[0]), int32(s.Sections[1]), int32(s.Sections[2]), 0}
-	if err := s.Text.writeGGUF(filepath.Join(dir, "model.gguf"), voc, text.gguf, kv{"qwen2vl.rope.dimension_sections", sec}); err != nil {
+	sec := s.sections()
+	if err := t.writeGGUF(filepath.Join(dir, "model.gguf"), voc, text.gguf, kv{"qwen2vl.rope.dimension_sections", []int32{int32(sec[0]), int32(sec[1]), int32(sec[2]), 0}}); err != nil {
 		return err
 	}
 	return s.writeMMProj(filepath.Join(dir, "mmproj.gguf"), vis.gguf)
