@@ -15,7 +15,12 @@
 // tiny-qwen25vl (Qwen2.5-VL: window attention, 4 vision layers) and
 // qwen25vl-3b (Qwen2.5-VL-3B's vision tower and Qwen2.5-3B-shaped decoder,
 // tiny vocabulary, random F16 weights) write Qwen2_5_VLForConditionalGeneration
-// directories and qwen2.5vl_merger mmproj files.
+// directories and qwen2.5vl_merger mmproj files. tiny-llavanext (LLaVA-1.6:
+// CLIP, anyres over five pinpoints, llama decoder) and tiny-llavaov
+// (OneVision: SigLIP, 36 pinpoints, anyres_max_9, qwen2 decoder), and the
+// real-shape llava-v1.6-clip-l336 and llava-onevision-qwen2-0.5b-ov, write
+// LlavaNextForConditionalGeneration / LlavaOnevisionForConditionalGeneration
+// directories and "mlp" mmproj files with grid pinpoints.
 // --media-layers sets the vision or audio encoder's depth.
 package main
 

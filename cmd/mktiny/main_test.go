@@ -17,6 +17,8 @@ func TestRun(t *testing.T) {
 		{[]string{"--shape", "tiny-qwen2a", "--format", "hf"}, []string{"hf/config.json", "hf/model.safetensors"}},
 		{[]string{"--shape", "tiny-qwen3"}, []string{"model.gguf", "hf/config.json", "hf/model.safetensors", "hf/tokenizer.json"}},
 		{[]string{"--shape", "llava-1.5-clip-l336", "--text-layers", "1", "--media-layers", "1"}, []string{"model.gguf", "mmproj.gguf"}},
+		{[]string{"--shape", "tiny-llavaov"}, []string{"model.gguf", "mmproj.gguf", "hf/config.json", "hf/preprocessor_config.json"}},
+		{[]string{"--shape", "llava-v1.6-clip-l336", "--text-layers", "1", "--media-layers", "1", "--format", "gguf"}, []string{"model.gguf", "mmproj.gguf"}},
 	} {
 		out := filepath.Join(dir, strings.Join(c.args, "_"))
 		if err := run(append([]string{"--out", out}, c.args...)); err != nil {

@@ -19,14 +19,18 @@ func (e *Encoder) forwardCLIP(ctx context.Context, spans []*input.Span) (*tensor
 	if err != nil {
 		return nil, err
 	}
-	s, err := e.clipSequence(h, spans)
+	sizes := make([]int, len(spans))
+	for i, sp := range spans {
+		sizes[i] = sp.Features.Shape[0]
+	}
+	s, err := e.clipSequence(h, sizes)
 	if err != nil {
 		return nil, err
 	}
 	if err := e.runBlocks(ctx, s); err != nil {
 		return nil, err
 	}
-	x, err := e.clipSelect(s.x, spans)
+	x, err := e.clipSelect(s.x, sizes)
 	if err != nil {
 		return nil, err
 	}
@@ -34,19 +38,18 @@ func (e *Encoder) forwardCLIP(ctx context.Context, spans []*input.Span) (*tensor
 }
 
 // clipSequence builds each image's [CLS; patches] + positions, pre-LN:
-// h [R, D] → [R+n, D] for n images.
-func (e *Encoder) clipSequence(h *tensor.Tensor, spans []*input.Span) (*sequence, error) {
+// h [R, D] → [R+n, D] for n images of sizes[i] patch rows (Σ sizes = R).
+func (e *Encoder) clipSequence(h *tensor.Tensor, sizes []int) (*sequence, error) {
 	be, a, D := e.be, &e.arena, e.cfg.Hidden
 	R := h.Rows()
-	S := R + len(spans)
+	S := R + len(sizes)
 	seq := a.F32(S, D)
 	patchRows := make([]int32, 0, R)
-	clsRows := make([]int32, 0, len(spans))
+	clsRows := make([]int32, 0, len(sizes))
 	posIDs := make([]int32, 0, S)
-	segs := make([]seg, 0, len(spans))
+	segs := make([]seg, 0, len(sizes))
 	r := 0
-	for _, sp := range spans {
-		n := sp.Features.Shape[0]
+	for _, n := range sizes {
 		clsRows = append(clsRows, int32(r))
 		posIDs = append(posIDs, 0)
 		for i := 0; i < n; i++ {
@@ -59,8 +62,8 @@ func (e *Encoder) clipSequence(h *tensor.Tensor, spans []*input.Span) (*sequence
 	if err := be.SetRows(seq, patchRows, h); err != nil {
 		return nil, fmt.Errorf("vit: clip patch rows: %w", err)
 	}
-	clsRep := a.F32(len(spans), D) // the class embedding, once per image
-	if err := be.Gather(clsRep, e.cls, make([]int32, len(spans))); err != nil {
+	clsRep := a.F32(len(sizes), D) // the class embedding, once per image
+	if err := be.Gather(clsRep, e.cls, make([]int32, len(sizes))); err != nil {
 		return nil, fmt.Errorf("vit: clip class embedding: %w", err)
 	}
 	if err := be.SetRows(seq, clsRows, clsRep); err != nil {
@@ -77,14 +80,13 @@ func (e *Encoder) clipSequence(h *tensor.Tensor, spans []*input.Span) (*sequence
 
 // clipSelect drops each image's CLS row from seq [R+n, D] → [R, D]
 // (HF vision_feature_select_strategy "default"); KeepCLS ("full") keeps seq.
-func (e *Encoder) clipSelect(seq *tensor.Tensor, spans []*input.Span) (*tensor.Tensor, error) {
+func (e *Encoder) clipSelect(seq *tensor.Tensor, sizes []int) (*tensor.Tensor, error) {
 	if e.cfg.KeepCLS {
 		return seq, nil
 	}
-	ids := make([]int32, 0, seq.Rows()-len(spans))
+	ids := make([]int32, 0, seq.Rows()-len(sizes))
 	r := 0
-	for _, sp := range spans {
-		n := sp.Features.Shape[0]
+	for _, n := range sizes {
 		for i := 0; i < n; i++ {
 			ids = append(ids, int32(r+1+i))
 		}

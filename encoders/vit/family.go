@@ -7,9 +7,10 @@ import (
 
 	"github.com/sightline/sightline/encoders"
 	"github.com/sightline/sightline/llm/tensor"
-	_ "github.com/sightline/sightline/processors/idefics3" // registers "idefics3"
-	_ "github.com/sightline/sightline/processors/llava"    // registers "llava"
-	_ "github.com/sightline/sightline/processors/qwen2vl"  // registers "qwen2vl"
+	_ "github.com/sightline/sightline/processors/idefics3"  // registers "idefics3"
+	_ "github.com/sightline/sightline/processors/llava"     // registers "llava"
+	_ "github.com/sightline/sightline/processors/llavanext" // registers "llavanext"
+	_ "github.com/sightline/sightline/processors/qwen2vl"   // registers "qwen2vl"
 )
 
 // families: the processors family that prepares the prompts of each
@@ -18,7 +19,7 @@ import (
 var families = []struct {
 	name  string
 	kinds []Kind
-}{{"llava", []Kind{CLIP}}, {"qwen2vl", []Kind{Qwen2VL, Qwen25VL}}, {"idefics3", []Kind{SigLIP}}}
+}{{"llava", []Kind{CLIP}}, {"qwen2vl", []Kind{Qwen2VL, Qwen25VL}}, {"idefics3", []Kind{SigLIP}}, {"llavanext", []Kind{AnyRes}}}
 
 func init() {
 	for _, f := range families {

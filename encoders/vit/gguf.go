@@ -6,6 +6,7 @@ import (
 	"github.com/sightline/sightline/llm/nn"
 	"github.com/sightline/sightline/llm/tensor"
 	"github.com/sightline/sightline/llm/weights"
+	"github.com/sightline/sightline/processors/llavanext"
 )
 
 // Metadata is the GGUF key/value access the loaders need (*weights.GGUF).
@@ -33,7 +34,11 @@ func GGUFKind(md Metadata) Kind {
 		return 0
 	}
 	pt, _ := md.String("clip.projector_type")
-	return ggufKinds[pt]
+	k := ggufKinds[pt]
+	if _, ok := md.Int32s("clip.vision.image_grid_pinpoints"); ok && k == CLIP {
+		return AnyRes // LLaVA-NeXT / OneVision: an mlp projector over anyres views
+	}
+	return k
 }
 
 // ggufConfig reads the encoder architecture from mmproj metadata, with
@@ -43,7 +48,7 @@ func ggufConfig(md Metadata, src weights.Source) (Config, error) {
 	kind := GGUFKind(md)
 	if kind == 0 {
 		pt, _ := md.String("clip.projector_type")
-		return Config{}, fmt.Errorf("%w: mmproj projector type %q has no image encoder here (have mlp, qwen2vl_merger, qwen2.5vl_merger, idefics3)", ErrConfig, pt)
+		return Config{}, fmt.Errorf("%w: mmproj projector type %q has no image encoder here (have mlp, with or without grid pinpoints, qwen2vl_merger, qwen2.5vl_merger, idefics3)", ErrConfig, pt)
 	}
 	u := func(k string, def int) (int, error) {
 		v, ok := md.Uint("clip.vision." + k)
@@ -87,6 +92,9 @@ func ggufConfig(md Metadata, src weights.Source) (Config, error) {
 	}
 	if fl, ok := md.Int32s("clip.vision.feature_layer"); ok && len(fl) > 1 {
 		return c, fmt.Errorf("%w: multi-layer vision features %v are not supported", ErrConfig, fl)
+	}
+	if kind == AnyRes {
+		return c, anyresGGUF(&c, md, src, size)
 	}
 	if c.Patch > 0 && size%c.Patch != 0 {
 		return c, fmt.Errorf("%w: image size %d is not a multiple of patch %d", ErrConfig, size, c.Patch)
@@ -135,6 +143,52 @@ func ggufConfig(md Metadata, src weights.Source) (Config, error) {
 	return c, c.Validate()
 }
 
+// anyresGGUF completes a LLaVA-NeXT / OneVision mmproj's configuration as
+// llama.cpp's legacy converter writes it: the tower is CLIP when the file
+// has a class embedding (SigLIP otherwise, whose patch grid is the image
+// size over the patch, floored), clip.vision.feature_layer (hidden-state
+// index) says how many of the stored layers run, image_grid_pinpoints are
+// (width, height) pairs, image_aspect_ratio may be anyres_max_N, and the
+// features are unpadded with a newline per row (spatial_unpad).
+func anyresGGUF(c *Config, md Metadata, src weights.Source, size int) error {
+	_, _, err := src.Tensor("v.class_embd")
+	c.ClassToken = err == nil
+	pins, _, err := llavanext.PinpointsGGUF(md)
+	if err != nil {
+		return err
+	}
+	ar, _ := md.String("clip.vision.image_aspect_ratio")
+	maxp, err := llavanext.ParseAspect(ar)
+	if err != nil {
+		return err
+	}
+	if mt, ok := md.String("clip.vision.mm_patch_merge_type"); ok && mt != "spatial_unpad" {
+		return fmt.Errorf("%w: mm_patch_merge_type %q (only spatial_unpad, Hugging Face's packing, is supported)", ErrConfig, mt)
+	}
+	c.Geometry = llavanext.Geometry{Size: size, Patch: c.Patch, Pinpoints: pins, MaxPatches: maxp}
+	if fl, ok := md.Int32s("clip.vision.feature_layer"); ok && len(fl) == 1 {
+		if fl[0] <= 0 || int(fl[0]) > c.Layers {
+			return fmt.Errorf("%w: feature layer %d of %d stored layers", ErrConfig, fl[0], c.Layers)
+		}
+		c.Layers = int(fl[0])
+	}
+	if c.Patch > 0 {
+		g := size / c.Patch
+		c.Positions = g * g
+		if c.ClassToken {
+			c.Positions++
+		}
+	}
+	if c.Out == 0 {
+		info, _, err := src.Tensor("mm.2.weight")
+		if err != nil || len(info.Shape) != 2 {
+			return fmt.Errorf("%w: cannot tell the projection width (mm.2.weight): %v", ErrConfig, err)
+		}
+		c.Out = info.Shape[0]
+	}
+	return c.Validate()
+}
+
 // ggufNames are clip.cpp's tensor names.
 func ggufNames(kind Kind) Names {
 	keys := map[string]string{"ln1.weight": "ln1.weight", "ln1.bias": "ln1.bias", "ln2.weight": "ln2.weight", "ln2.bias": "ln2.bias",
@@ -143,7 +197,7 @@ func ggufNames(kind Kind) Names {
 		Patch: "v.patch_embd.weight", PatchBias: "v.patch_embd.bias", CLS: "v.class_embd", Pos: "v.position_embd.weight",
 		PreW: "v.pre_ln.weight", PreB: "v.pre_ln.bias", PostW: "v.post_ln.weight", PostB: "v.post_ln.bias",
 		Block: func(i int, k string) string { return fmt.Sprintf("v.blk.%d.%s", i, keys[k]) },
-		MM0:   "mm.0", MM2: "mm.2", FC: "mm.model.fc",
+		MM0:   "mm.0", MM2: "mm.2", FC: "mm.model.fc", Newline: "model.image_newline",
 		SwapFFN: true, // mlp, qwen2vl_merger, qwen2.5vl_merger and idefics3 are on clip.cpp's list
 	}
 	if kind == Qwen2VL || kind == Qwen25VL {
@@ -161,6 +215,9 @@ func FromGGUF(md Metadata, src weights.Source, be tensor.Backend) (*Encoder, err
 	}
 	p := nn.Params{Src: src, Be: be}
 	names := ggufNames(cfg.Kind)
+	if p.Has("v.image_newline") { // gguf-py's name; the legacy converter writes model.image_newline
+		names.Newline = "v.image_newline"
+	}
 	if cfg.Layers > 0 && !p.Has(names.Block(0, "q")+".weight") && p.Has("v.blk.0.attn_qkv.weight") {
 		names.QKV = func(i int) string { return fmt.Sprintf("v.blk.%d.attn_qkv", i) }
 	}

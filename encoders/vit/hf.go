@@ -11,6 +11,7 @@ import (
 	"github.com/sightline/sightline/llm/nn"
 	"github.com/sightline/sightline/llm/tensor"
 	"github.com/sightline/sightline/llm/weights"
+	"github.com/sightline/sightline/processors/llavanext"
 )
 
 // HFKinds maps Hugging Face architectures to the encoder flavour.
@@ -21,10 +22,15 @@ var HFKinds = map[string]Kind{
 	// Qwen2.5-VL's vision_config names the tower's width hidden_size and the
 	// text model's out_hidden_size (Qwen2-VL: embed_dim and hidden_size).
 	"Qwen2_5_VLForConditionalGeneration": Qwen25VL,
+	// LLaVA-NeXT (a CLIP tower as released) and OneVision (SigLIP): the
+	// tower follows vision_config.model_type.
+	"LlavaNextForConditionalGeneration":      AnyRes,
+	"LlavaOnevisionForConditionalGeneration": AnyRes,
 }
 
 // hfVision is the union of the vision_config fields of the families.
 type hfVision struct {
+	ModelType    string   `json:"model_type"`
 	HiddenSize   *int     `json:"hidden_size"`
 	Intermediate *int     `json:"intermediate_size"`
 	Layers       *int     `json:"num_hidden_layers"`
@@ -55,6 +61,8 @@ type hfTop struct {
 	Strategy      string          `json:"vision_feature_select_strategy"`
 	ProjectorAct  string          `json:"projector_hidden_act"`
 	ScaleFactor   int             `json:"scale_factor"`
+	Pinpoints     json.RawMessage `json:"image_grid_pinpoints"`
+	Aspect        *string         `json:"vision_aspect_ratio"`
 }
 
 func actFromHF(s string) (tensor.Activation, error) {
@@ -179,6 +187,11 @@ func fromHFSource(kind Kind, top *hfTop, src weights.Source, be tensor.Backend) 
 		n = Names{Patch: pre, PatchBias: vp + "embeddings.patch_embedding.bias", CLS: vp + "embeddings.class_embedding",
 			Pos: vp + "embeddings.position_embedding.weight", PreW: vp + "pre_layrnorm.weight", PreB: vp + "pre_layrnorm.bias",
 			Block: clipBlock(vp + "encoder.layers."), MM0: mp + "linear_1", MM2: mp + "linear_2"}
+	case AnyRes:
+		var err error
+		if n, actName, err = anyresHF(&c, top, p); err != nil {
+			return nil, err
+		}
 	case SigLIP:
 		c.Hidden, c.FFN, c.Layers, c.Heads, c.Patch, c.Eps, c.Scale = 1152, 3072, 12, 16, 32, 1e-6, 2
 		size := 224
@@ -286,6 +299,116 @@ func fromHFSource(kind Kind, top *hfTop, src weights.Source, be tensor.Backend) 
 	}
 	c.Out = info.Shape[0]
 	return Load(c, p, n)
+}
+
+// anyresHF reads a LlavaNextForConditionalGeneration or
+// LlavaOnevisionForConditionalGeneration config: the tower from
+// vision_config (CLIPVisionConfig or SiglipVisionConfig defaults), the
+// feature layer and strategy (NeXT: −2, "default"; OneVision: −1, "full"),
+// the pinpoints and anyres_max, and the weight names of either checkpoint
+// layout (transformers < 4.52 on disk, or "model."-prefixed).
+func anyresHF(c *Config, top *hfTop, p nn.Params) (Names, string, error) {
+	v := top.Vision
+	ov := top.Architectures[0] == llavanext.OneVisionArch
+	siglip := ov
+	switch v.ModelType {
+	case "clip_vision_model":
+		siglip = false
+	case "siglip_vision_model":
+		siglip = true
+	case "":
+	default:
+		return Names{}, "", fmt.Errorf("%w: vision tower %q (have clip_vision_model, siglip_vision_model)", ErrConfig, v.ModelType)
+	}
+	size, actName := 224, "quick_gelu"
+	c.Hidden, c.FFN, c.Layers, c.Heads, c.Patch, c.Eps = 768, 3072, 12, 12, 32, 1e-5
+	if siglip {
+		c.Patch, c.Eps, actName = 16, 1e-6, "gelu_pytorch_tanh"
+	}
+	pick(&c.Hidden, v.HiddenSize)
+	pick(&c.FFN, v.Intermediate)
+	pick(&c.Layers, v.Layers)
+	pick(&c.Heads, v.Heads)
+	pick(&c.Patch, v.PatchSize)
+	pick(&size, v.ImageSize)
+	if v.Eps != nil {
+		c.Eps = float32(*v.Eps)
+	}
+	if v.Act != nil {
+		actName = *v.Act
+	}
+	layer, strategy, aspect := -2, "default", ""
+	pins := llavanext.NeXTPinpoints()
+	if ov {
+		layer, strategy, aspect, pins = -1, "full", "anyres_max_9", llavanext.OneVisionPinpoints(384)
+		if top.Aspect != nil {
+			aspect = *top.Aspect
+		}
+	}
+	if len(top.FeatureLayer) > 0 && string(top.FeatureLayer) != "null" {
+		if err := json.Unmarshal(top.FeatureLayer, &layer); err != nil {
+			return Names{}, "", fmt.Errorf("%w: vision_feature_layer %s (only one layer is supported)", ErrConfig, top.FeatureLayer)
+		}
+	}
+	if layer < 0 {
+		layer += c.Layers + 1
+	}
+	if layer <= 0 || layer > c.Layers {
+		return Names{}, "", fmt.Errorf("%w: vision_feature_layer %d of %d layers", ErrConfig, layer, c.Layers)
+	}
+	c.Layers = layer
+	if top.Strategy != "" {
+		strategy = top.Strategy
+	}
+	// The packing reshapes each view's rows into a g×g grid: a CLIP tower
+	// must drop its class token ("default"), a SigLIP tower has none ("full").
+	if (siglip && strategy != "full") || (!siglip && strategy != "default") {
+		return Names{}, "", fmt.Errorf("%w: vision_feature_select_strategy %q with a %s tower", ErrConfig, strategy, map[bool]string{true: "SigLIP", false: "CLIP"}[siglip])
+	}
+	var err error
+	if c.Geometry.MaxPatches, err = llavanext.ParseAspect(aspect); err != nil {
+		return Names{}, "", err
+	}
+	if got, err := llavanext.PinpointsJSON(top.Pinpoints); err != nil {
+		return Names{}, "", err
+	} else if got != nil {
+		pins = got
+	}
+	if c.Patch <= 0 || size < c.Patch {
+		return Names{}, "", fmt.Errorf("%w: image size %d, patch %d", ErrConfig, size, c.Patch)
+	}
+	c.Geometry.Size, c.Geometry.Patch, c.Geometry.Pinpoints = size, c.Patch, pins
+	g := size / c.Patch
+	c.ClassToken, c.Positions = !siglip, g*g
+	if !siglip {
+		c.Positions++
+	}
+	if top.ProjectorAct != "" {
+		pa, err := actFromHF(top.ProjectorAct)
+		if err != nil {
+			return Names{}, "", err
+		}
+		c.ProjAct = pa
+	}
+	first := func(names ...string) string {
+		for _, s := range names {
+			if p.Has(s) {
+				return s
+			}
+		}
+		return names[0]
+	}
+	pre := first("vision_tower.vision_model.embeddings.patch_embedding.weight", "model.vision_tower.vision_model.embeddings.patch_embedding.weight")
+	vp := pre[:len(pre)-len("embeddings.patch_embedding.weight")]
+	mp := "multi_modal_projector."
+	if p.Has("model.multi_modal_projector.linear_1.weight") {
+		mp = "model." + mp
+	}
+	n := Names{Patch: pre, PatchBias: vp + "embeddings.patch_embedding.bias", CLS: vp + "embeddings.class_embedding",
+		Pos: vp + "embeddings.position_embedding.weight", PreW: vp + "pre_layrnorm.weight", PreB: vp + "pre_layrnorm.bias",
+		Block: clipBlock(vp + "encoder.layers."), MM0: mp + "linear_1", MM2: mp + "linear_2",
+		Newline: first("image_newline", "model.image_newline")}
+	return n, actName, nil
 }
 
 // clipBlock names CLIP/SigLIP encoder layers under prefix.

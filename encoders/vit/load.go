@@ -19,6 +19,7 @@ type Names struct {
 	Block            func(i int, key string) string // keys: ln1 ln2 (+".weight"/".bias" added), q k v o up down gate
 	QKV              func(i int) string             // fused qkv prefix (HF Qwen2-VL), "" if separate
 	MM0, MM2, FC     string                         // prefixes: ".weight"/".bias" appended
+	Newline          string                         // AnyRes: image_newline [Out]
 	// SwapFFN applies clip.cpp's legacy up/down swap when the stored
 	// ffn_down's input width equals Hidden.
 	SwapFFN bool
@@ -42,7 +43,7 @@ func Load(cfg Config, p nn.Params, n Names) (*Encoder, error) {
 			return nil, err
 		}
 	}
-	if c.Kind == CLIP {
+	if c.Kind == CLIP || (c.Kind == AnyRes && c.ClassToken) {
 		vals, err := p.VectorF32(n.CLS)
 		if err != nil {
 			return nil, err
@@ -65,7 +66,7 @@ func Load(cfg Config, p nn.Params, n Names) (*Encoder, error) {
 			return nil, err
 		}
 	}
-	if c.Kind != CLIP {
+	if c.Kind != CLIP && c.Kind != AnyRes {
 		if e.postW, err = p.Vector(n.PostW, D); err != nil {
 			return nil, err
 		}
@@ -88,9 +89,9 @@ func Load(cfg Config, p nn.Params, n Names) (*Encoder, error) {
 		}
 	}
 	switch c.Kind {
-	case CLIP, Qwen2VL, Qwen25VL:
+	case CLIP, Qwen2VL, Qwen25VL, AnyRes:
 		in := D
-		if c.Kind != CLIP {
+		if c.Kind == Qwen2VL || c.Kind == Qwen25VL {
 			in = D * c.Merge * c.Merge
 		}
 		info, _, err := p.Src.Tensor(n.MM0 + ".weight")
@@ -106,6 +107,14 @@ func Load(cfg Config, p nn.Params, n Names) (*Encoder, error) {
 		}
 		if e.mm2, err = p.Linear(n.MM2+".weight", n.MM2+".bias", c.Out, mid, false); err != nil {
 			return nil, err
+		}
+		if c.Kind == AnyRes {
+			if e.newline, err = p.VectorF32(n.Newline); err != nil {
+				return nil, err
+			}
+			if len(e.newline) != c.Out {
+				return nil, fmt.Errorf("%w: image_newline has %d values, want %d", ErrConfig, len(e.newline), c.Out)
+			}
 		}
 	case SigLIP:
 		if e.fc, err = p.Linear(n.FC+".weight", n.FC+".bias", c.Out, D*c.Scale*c.Scale, false); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/sightline/sightline/processors/idefics3"
 	"github.com/sightline/sightline/processors/imageproc"
 	"github.com/sightline/sightline/processors/llava"
+	"github.com/sightline/sightline/processors/llavanext"
 	"github.com/sightline/sightline/processors/qwen2vl"
 )
 
@@ -291,6 +292,23 @@ func processorOutput(t *testing.T, mc *mmCase, raw *input.Prompt) media.Item {
 			t.Fatal(err)
 		}
 		arrs["pixel_values"] = media.Array{Shape: []int{1, 3, px.H, px.W}, Data: chw}
+	case *llavanext.Processor:
+		views, _, err := p.Views(mc.img.RGB, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := p.Config()
+		var all []float32
+		for _, v := range views {
+			chw, err := imageproc.Normalize(v, cfg.Mean, cfg.Std)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, chw...)
+		}
+		S := cfg.Size
+		arrs["pixel_values"] = media.Array{Shape: []int{1, len(views), 3, S, S}, Data: all}
+		arrs["image_sizes"] = media.Array{Shape: []int{1, 2}, Data: []float32{float32(mc.img.RGB.H), float32(mc.img.RGB.W)}}
 	case *idefics3.Processor:
 		views, rows, cols, err := p.Views(mc.img.RGB)
 		if err != nil {

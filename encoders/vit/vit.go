@@ -12,14 +12,20 @@
 //	                  attention: 2×2 units regrouped into windows, attention
 //	                  within each window except in the full-attention layers;
 //	                  ln_q (RMS), merge, mm.0 → GELU(erf) → mm.2, original order
+//	AnyRes (LLaVA-NeXT, CLIP tower per view, class token dropped; OneVision,
+//	                  SigLIP tower per view, no post-LN) mm.0 → GELU(erf) → mm.2,
+//	                  then the views are packed: base view, tile grid cut to
+//	                  the image's aspect (OneVision: bilinearly shrunk past
+//	                  anyres_max), an image_newline after each row; video
+//	                  frames pooled 2×2 with one newline
 //
 // Input is input.Features: patch rows [N, 3·T·P·P] in the processor's order
-// (raster for CLIP/SigLIP, 2×2-merge blocks for Qwen2(.5)-VL). Spans of one
+// (raster for CLIP/SigLIP/AnyRes, 2×2-merge blocks for Qwen2(.5)-VL). Spans of one
 // Encode call are batched: every matmul runs over all their rows, attention
 // per image.
 //
 // Each flavour has its own forward (clip.go, qwen2vl.go, siglip.go,
-// qwen25vl.go), chosen once by Load; block.go holds what they share.
+// qwen25vl.go, anyres.go), chosen once by Load; block.go holds what they share.
 package vit
 
 import (
@@ -33,6 +39,7 @@ import (
 	"github.com/sightline/sightline/llm/input"
 	"github.com/sightline/sightline/llm/nn"
 	"github.com/sightline/sightline/llm/tensor"
+	"github.com/sightline/sightline/processors/llavanext"
 )
 
 // Kind is the ViT flavour.
@@ -43,6 +50,7 @@ const (
 	Qwen2VL
 	SigLIP
 	Qwen25VL
+	AnyRes
 )
 
 func (k Kind) String() string {
@@ -55,6 +63,8 @@ func (k Kind) String() string {
 		return "siglip"
 	case Qwen25VL:
 		return "qwen25vl"
+	case AnyRes:
+		return "anyres"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -79,6 +89,11 @@ type Config struct {
 	// past the last layer are ignored).
 	Window  int
 	FullAtt []int
+	// AnyRes: the views' geometry (view side, patch, grid pinpoints,
+	// anyres_max) and the tower: ClassToken for CLIP (class token first,
+	// pre-LN, dropped after the blocks), SigLIP (patch bias) otherwise.
+	Geometry   llavanext.Geometry
+	ClassToken bool
 }
 
 // ErrConfig reports an unusable encoder configuration or weight set.
@@ -91,7 +106,7 @@ var ErrInput = errors.New("vit: bad encoder input")
 func (c *Config) Validate() error {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrConfig}, a...)...) }
 	switch {
-	case c.Kind < CLIP || c.Kind > Qwen25VL:
+	case c.Kind < CLIP || c.Kind > AnyRes:
 		return bad("kind %v", c.Kind)
 	case c.Hidden <= 0 || c.Heads <= 0 || c.Hidden%c.Heads != 0 || c.FFN <= 0 || c.Layers < 0 || c.Out <= 0:
 		return bad("hidden %d heads %d ffn %d layers %d out %d", c.Hidden, c.Heads, c.FFN, c.Layers, c.Out)
@@ -106,6 +121,18 @@ func (c *Config) Validate() error {
 	case CLIP, SigLIP:
 		if c.Positions <= 0 {
 			return bad("%v needs learned positions", c.Kind)
+		}
+	case AnyRes:
+		g := c.Geometry
+		if err := g.Validate(); err != nil {
+			return bad("%v", err)
+		}
+		want := g.Grid() * g.Grid()
+		if c.ClassToken {
+			want++
+		}
+		if g.Patch != c.Patch || c.Temporal != 1 || c.Positions != want || c.KeepCLS {
+			return bad("anyres patch %d/%d, temporal %d, %d positions (want %d), keep CLS %v", g.Patch, c.Patch, c.Temporal, c.Positions, want, c.KeepCLS)
 		}
 	case Qwen2VL, Qwen25VL:
 		hd := c.Hidden / c.Heads
@@ -145,7 +172,8 @@ type Encoder struct {
 	preW, preB   *tensor.Tensor // [Hidden] (CLIP)
 	postW, postB *tensor.Tensor // [Hidden] (SigLIP post-LN, Qwen2-VL ln_q; Qwen2.5-VL: no bias)
 	blocks       []block
-	mm0, mm2     nn.Linear // CLIP: [Out', Hidden], [Out, Out']; Qwen2(.5)-VL: [M, 4·Hidden], [Out, M]
+	mm0, mm2     nn.Linear // CLIP, AnyRes: [Out', Hidden], [Out, Out']; Qwen2(.5)-VL: [M, 4·Hidden], [Out, M]
+	newline      []float32 // AnyRes: image_newline [Out]
 	fc           nn.Linear // SigLIP: [Out, Hidden·s²]
 	closer       io.Closer
 	tower        tower // the flavour's forward, set by Load
@@ -170,7 +198,8 @@ func (e *Encoder) Close() error {
 	return e.closer.Close()
 }
 
-// OutRows is the embedding row count for n patch rows.
+// OutRows is the embedding row count for n patch rows (0 for AnyRes,
+// whose count depends on the span's grid: llavanext.TokenCount).
 func (c *Config) OutRows(n int) int {
 	switch c.Kind {
 	case CLIP:
@@ -203,7 +232,7 @@ func (e *Encoder) check(sp *input.Span) error {
 	n := f.Shape[0]
 	g := f.Grid
 	// Each side ≤ n keeps the product from overflowing.
-	if g[0] <= 0 || g[1] <= 0 || g[2] <= 0 || g[0] > n || g[1] > n || g[2] > n || g[0]*g[1]*g[2] != n {
+	if c.Kind != AnyRes && (g[0] <= 0 || g[1] <= 0 || g[2] <= 0 || g[0] > n || g[1] > n || g[2] > n || g[0]*g[1]*g[2] != n) {
 		return fmt.Errorf("%w: grid %v does not hold %d patches", ErrInput, g, n)
 	}
 	switch c.Kind {
@@ -211,6 +240,16 @@ func (e *Encoder) check(sp *input.Span) error {
 		if n+1 != c.Positions || g[0] != 1 {
 			return fmt.Errorf("%w: %d patches, the encoder takes %d", ErrInput, n, c.Positions-1)
 		}
+	case AnyRes:
+		gr := c.Geometry.Grid()
+		want, err := llavanext.TokenCount(c.Geometry, g)
+		if err != nil || g[0]*gr*gr != n {
+			return fmt.Errorf("%w: %d patches with grid %v are not views of %d×%d patches (%v)", ErrInput, n, g, gr, gr, err)
+		}
+		if sp.Len != want {
+			return fmt.Errorf("%w: span of %d placeholders, the image gives %d embeddings", ErrInput, sp.Len, want)
+		}
+		return nil
 	case SigLIP:
 		if n != c.Positions || g[0] != 1 || g[1]%c.Scale != 0 || g[2]%c.Scale != 0 {
 			return fmt.Errorf("%w: %d patches (grid %v), the encoder takes %d", ErrInput, n, g, c.Positions)
@@ -275,6 +314,8 @@ func towerOf(k Kind) tower {
 		return (*Encoder).forwardSigLIP
 	case Qwen25VL:
 		return (*Encoder).forwardQwen25VL
+	case AnyRes:
+		return (*Encoder).forwardAnyRes
 	}
 	return nil
 }

@@ -260,6 +260,29 @@ func TestRealShapes(t *testing.T) {
 			t.Logf("%d tokens encoded in %v", mediaTokens(p), l.encode(t, be, p).Round(time.Millisecond))
 		}
 	})
+	for _, c := range []struct {
+		shape        string
+		w, h, tokens int // a photo's token count (transformers' formulas)
+	}{{"llava-onevision-qwen2-0.5b-ov", 1024, 768, 4725}, {"llava-v1.6-clip-l336", 1024, 768, 2340}} {
+		t.Run(c.shape, func(t *testing.T) {
+			dir := writeTimed(t, c.shape, tiny.Options{HF: !fullDepth, GGUF: true})
+			forms := [][2]string{{filepath.Join(dir, "model.gguf"), filepath.Join(dir, "mmproj.gguf")}}
+			if !fullDepth {
+				forms = append(forms, [2]string{filepath.Join(dir, "hf"), ""})
+			}
+			for _, f := range forms {
+				l := open(t, be, f[0], f[1])
+				p := l.prepare(t, media.Item{Modality: media.Image, Format: media.Raw, RGB: photo(c.w, c.h), Hash: 6})
+				if n := mediaTokens(p); n != c.tokens {
+					t.Fatalf("%s: %dx%d image: %d tokens, want %d", filepath.Base(f[0]), c.w, c.h, n, c.tokens)
+				}
+				if f[1] != "" { // a small image (base view and two tiles) is enough to check the numbers
+					p = l.prepare(t, media.Item{Modality: media.Image, Format: media.Raw, RGB: photo(300, 150), Hash: 7})
+					t.Logf("%d tokens encoded in %v", mediaTokens(p), l.encode(t, be, p).Round(time.Millisecond))
+				}
+			}
+		})
+	}
 	t.Run("qwen3-0.6b", func(t *testing.T) {
 		dir := writeTimed(t, "qwen3-0.6b", tiny.Options{HF: true, GGUF: true})
 		var last []float32

@@ -23,7 +23,7 @@ type Options struct {
 }
 
 // ShapeNames lists every named model: Shapes, VLMShapes, Qwen25VLShapes,
-// LLaVAShapes and Qwen2AudioShapes, sorted.
+// LLaVAShapes, AnyResShapes and Qwen2AudioShapes, sorted.
 func ShapeNames() []string {
 	var out []string
 	for k := range Shapes {
@@ -36,6 +36,9 @@ func ShapeNames() []string {
 		out = append(out, k)
 	}
 	for k := range LLaVAShapes {
+		out = append(out, k)
+	}
+	for k := range AnyResShapes {
 		out = append(out, k)
 	}
 	for k := range Qwen2AudioShapes {
@@ -94,6 +97,14 @@ func WriteShape(dir, name string, o Options) error {
 		s.Text = o.text(s.Text)
 		o.media(&s.Vision.Layers)
 		return WriteLLaVA(dir, s)
+	}
+	if s, ok := AnyResShapes[name]; ok {
+		s.Text = o.text(s.Text)
+		if o.MediaLayers > 0 { // the layers that run; NeXT keeps one unused layer past them
+			s.Vision.Layers += o.MediaLayers - s.Vision.Feature
+			s.Vision.Feature = o.MediaLayers
+		}
+		return WriteAnyRes(dir, s, o.HF, o.GGUF)
 	}
 	if s, ok := Qwen2AudioShapes[name]; ok {
 		s.Text = o.text(s.Text)

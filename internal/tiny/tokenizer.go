@@ -55,7 +55,11 @@ type Vocab struct {
 }
 
 // NewVocab builds the vocabulary padded with unused tokens to size (0 = no padding).
-func NewVocab(size int) (*Vocab, error) {
+func NewVocab(size int) (*Vocab, error) { return newVocab(size, nil) }
+
+// newVocab is NewVocab with extra control tokens after Specials (e.g.
+// LLaVA's <image>); without extras it is NewVocab's vocabulary exactly.
+func newVocab(size int, extra []string) (*Vocab, error) {
 	v := &Vocab{Special: map[string]int32{}}
 	br := byteRunes()
 	seen := map[string]bool{}
@@ -76,7 +80,10 @@ func NewVocab(size int) (*Vocab, error) {
 		v.Merges = append(v.Merges, m[0]+" "+m[1])
 	}
 	v.Normal = len(v.Tokens)
-	for _, s := range Specials {
+	for _, s := range append(append([]string(nil), Specials...), extra...) {
+		if _, dup := v.Special[s]; dup {
+			return nil, fmt.Errorf("tiny: special token %q repeated", s)
+		}
 		v.Special[s] = int32(len(v.Tokens))
 		v.Tokens = append(v.Tokens, s)
 	}

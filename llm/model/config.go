@@ -196,8 +196,12 @@ var hfArchFamilies = map[string]struct {
 	"Qwen2_5_VLForConditionalGeneration": {"qwen2vl", "model.", 0}, // text side as Qwen2-VL's (M-RoPE)
 	"Qwen3ForCausalLM":                   {"qwen3", "model.", 128}, // Qwen3Config.head_dim = 128
 	"LlavaForConditionalGeneration":      {"llama", "language_model.model.", 0},
-	"Idefics3ForConditionalGeneration":   {"llama", "model.text_model.", 0},
-	"Qwen2AudioForConditionalGeneration": {"qwen2", "language_model.model.", 0},
+	// LLaVA-NeXT (Mistral/Vicuna/Llama decoders) and OneVision (Qwen2): the
+	// HF forms of both families decode alike (biases where the weights have them).
+	"LlavaNextForConditionalGeneration":      {"llama", "language_model.model.", 0},
+	"LlavaOnevisionForConditionalGeneration": {"qwen2", "language_model.model.", 0},
+	"Idefics3ForConditionalGeneration":       {"llama", "model.text_model.", 0},
+	"Qwen2AudioForConditionalGeneration":     {"qwen2", "language_model.model.", 0},
 }
 
 // ReadHFConfig parses dir/config.json (and generation_config.json when present).

@@ -122,7 +122,7 @@ func fromGGUF(cfg *Config, md processors.Metadata) error {
 		cfg.Hidden = h
 	}
 	if _, ok := md.Int32s("clip.vision.image_grid_pinpoints"); ok {
-		return fmt.Errorf("%w: LLaVA-NeXT (image_grid_pinpoints) tiling is not supported", processors.ErrConfig)
+		return fmt.Errorf("%w: an mmproj with image_grid_pinpoints is LLaVA-NeXT / OneVision: the llavanext processor prepares it", processors.ErrConfig)
 	}
 	cfg.Llama = true
 	return nil
