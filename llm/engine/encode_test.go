@@ -157,3 +157,26 @@ func TestPrefixHitSkipsEncoding(t *testing.T) {
 		t.Fatalf("%d spans encoded, want 1", n)
 	}
 }
+
+// TestMediaWithoutEncoder: a prompt with media to encode on an engine
+// without an encoder fails at once, and leaves nothing behind: the failure
+// came before admission had finished, so the sequence stayed queued,
+// blocked, holding its prefix-cache hit, and the engine never went idle.
+func TestMediaWithoutEncoder(t *testing.T) {
+	e, m := startFake(t, nil, 4, 64, true, Config{})
+	text := textPrompt(1, 40)
+	if r := within(t, submit(t, e, m, context.Background(), 1, text, 2), 10*time.Second); r.err != nil {
+		t.Fatal(r.err)
+	}
+	img := mediaPrompt(2, 40, 5) // the text prompt's first 8 tokens (a hit), then an image
+	copy(img.Tokens[:8], text.Tokens[:8])
+	img.Spans[0].Start, img.Spans[0].Len = 8, 20
+	r := within(t, submit(t, e, m, context.Background(), 2, img, 2), 10*time.Second)
+	if r.err == nil || r.finish == nil || r.finish.Type != sample.FinishAbort {
+		t.Fatalf("err %v finish %+v", r.err, r.finish)
+	}
+	if r.usage.CachedTokens == 0 {
+		t.Fatal("the media request had no prefix hit: the test needs one")
+	}
+	(&harness{e: e}).checkPages(t)
+}

@@ -66,12 +66,12 @@ func (e *Engine) enqueue(s *seq) {
 	s.s = &sched.Seq{ID: s.id, Arrival: e.nextArrival(), Len: len(s.tokens), Cached: s.cached, Pages: len(s.pages)}
 	e.seqs[s.id] = s
 	e.sched.Add(s.s)
-	e.needEncoding(s)
-	e.gauges()
 	s.admitted = true
 	e.stats.Requests.Add(1)
 	e.stats.PromptTokens.Add(int64(s.nPrompt))
 	e.stats.CachedTokens.Add(int64(s.cached))
+	e.gauges()
+	e.needEncoding(s) // last: it may fail s (no encoder), which must be admitted by then
 }
 
 func (e *Engine) nextArrival() int64 { e.arrival++; return e.arrival }

@@ -126,7 +126,9 @@ func startFake(t *testing.T, emb Embedder, page, pages int, radix bool, cfg Conf
 	}
 	cfg.PageSize = page
 	cfg.EOS = []int32{0}
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	e, err := New(m, kv, pc, nil, emb, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -173,6 +173,19 @@ func (h *harness) check() {
 			h.tb.Fatalf("model page %d is not in the cache", pg)
 		}
 	}
+	// Locks pin exactly the locked handles' pages: pinning more would keep
+	// pages nobody needs out of eviction (the engine counts on it).
+	pinned := map[int32]bool{}
+	for _, r := range h.running {
+		if r.locked {
+			for _, pg := range r.h.Pages() {
+				pinned[pg] = true
+			}
+		}
+	}
+	if l != len(pinned)*h.ps {
+		h.tb.Fatalf("%d keys locked, the locked handles hold %d pages", l, len(pinned))
+	}
 	for _, r := range h.running {
 		if !r.locked {
 			continue

@@ -79,11 +79,12 @@ type Cache interface {
 	// A miss returns the zero Handle.
 	Match(keys []uint32, maxTokens int) Handle
 	// Insert stores keys[:n·PageSize] → pages[:n], n = min(len(pages),
-	// len(keys)/PageSize). On error nothing changed.
+	// len(keys)/PageSize). Like Match, it may split the node where the path
+	// ends. On error nothing changed.
 	Insert(keys []uint32, pages []int32) (Inserted, error)
-	// Lock pins h's path against eviction (a handle that ends inside a
-	// node, such as an Insert's, pins that whole node). Locks count: each Lock needs one Unlock. Locking or
-	// unlocking the zero Handle does nothing.
+	// Lock pins h's path, and nothing more, against eviction (Match and
+	// Insert split the node where a handle ends). Locks count: each Lock
+	// needs one Unlock. Locking or unlocking the zero Handle does nothing.
 	Lock(h Handle) error
 	// Unlock undoes one Lock of h.
 	Unlock(h Handle) error
@@ -107,7 +108,7 @@ type Cache interface {
 // Handle is the empty match.
 type Handle struct {
 	r     *Radix
-	n     *node // deepest node of the path; the path may end inside it
+	n     *node // last node of the path (Match and Insert end paths at node boundaries)
 	pages []int32
 	ps    int
 }

@@ -150,10 +150,12 @@ func (r *Radix) Insert(keys []uint32, pages []int32) (Inserted, error) {
 		return Inserted{}, nil
 	}
 	r.clock++
+	if at != r.root && within < len(at.pages) {
+		// End the path at a node boundary, also when every page was cached
+		// (dup == n): a handle ending inside a node would pin all of it.
+		at = r.split(at, within)
+	}
 	if dup < n {
-		if at != r.root && within < len(at.pages) {
-			at = r.split(at, within)
-		}
 		at = r.addLeaf(at, keys[dup*r.ps:], pages[dup:])
 		path = append(path, at.pages...)
 	}

@@ -377,6 +377,35 @@ func TestHandleErrors(t *testing.T) {
 	wantSize(t, r, 2, 0)
 }
 
+// TestInsertHandlePinsOnlyItsPages: an Insert whose keys were all cached
+// and end inside a node (a request that computed a prefix of a cached
+// sequence) returns a handle that, locked, pins its own pages only: the rest
+// of the node stays evictable, or a request holding it could never get the
+// pages it needs.
+func TestInsertHandlePinsOnlyItsPages(t *testing.T) {
+	r := newRadix(t, 1)
+	insert(t, r, seq(0, 8), []int32{1, 2, 3, 4, 5, 6, 7, 8})
+	ins := insert(t, r, seq(0, 2), []int32{20, 21})
+	if ins.Dup != 2 || !slices.Equal(ins.Handle.Pages(), []int32{1, 2}) {
+		t.Fatalf("insert: %+v", ins)
+	}
+	if err := r.Lock(ins.Handle); err != nil {
+		t.Fatal(err)
+	}
+	check(t, r)
+	wantSize(t, r, 6, 2)
+	got := r.Evict(100)
+	slices.Sort(got)
+	if !slices.Equal(got, []int32{3, 4, 5, 6, 7, 8}) {
+		t.Fatalf("Evict = %v", got)
+	}
+	if err := r.Unlock(ins.Handle); err != nil {
+		t.Fatal(err)
+	}
+	check(t, r)
+	wantSize(t, r, 2, 0)
+}
+
 // A handle whose node is split later still pins (and unpins) its whole path.
 func TestLockSurvivesSplit(t *testing.T) {
 	r := newRadix(t, 2)
