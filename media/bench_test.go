@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"image"
 	"image/jpeg"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/sightline/sightline/internal/fixtures"
 )
 
 // 30 s at 44.1 kHz → 16 kHz: the FFT (scipy) path, Bluestein sizes.
@@ -29,7 +33,7 @@ func BenchmarkResample60sSinc(b *testing.B) {
 	}
 }
 
-// 1280×720 4:2:0 JPEG to RGB with libjpeg-style upsampling.
+// 1280×720 4:2:0 JPEG to RGB, decoded by media/jpeg as libjpeg-turbo does.
 func BenchmarkDecodeJPEG720p(b *testing.B) {
 	m := image.NewYCbCr(image.Rect(0, 0, 1280, 720), image.YCbCrSubsampleRatio420)
 	for i := range m.Y {
@@ -46,6 +50,24 @@ func BenchmarkDecodeJPEG720p(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		if _, _, err := DecodeImage(buf.Bytes(), Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A progressive 4:2:0 photo-like JPEG (Pillow fixture) to RGB.
+func BenchmarkDecodeJPEGProgressive(b *testing.B) {
+	dir, ok := fixtures.Find("pil")
+	if !ok {
+		b.Skip("no Pillow fixtures")
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "blobs_160x120.q85.420.prog.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, _, err := DecodeImage(data, Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}

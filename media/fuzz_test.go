@@ -96,8 +96,8 @@ func addTestdataSeeds(f *testing.F, pattern string) {
 	}
 }
 
-// FuzzDecodeImage covers every registered decoder reachable from the core
-// (PNG, JPEG with the libjpeg colour path, GIF) and the RGB conversions.
+// FuzzDecodeImage covers every decoder reachable from the core (PNG, JPEG
+// through media/jpeg, GIF) and the RGB conversions.
 func FuzzDecodeImage(f *testing.F) {
 	addTestdataSeeds(f, "*.jpg")
 	addTestdataSeeds(f, "*.gif")

@@ -14,14 +14,18 @@ import (
 // DecodeImage decodes an encoded image (any format registered with the image
 // package) to RGB8 the way Pillow's Image.open(...).convert("RGB") does:
 // alpha is dropped (not composited), grey is replicated, palettes are looked
-// up, CMYK uses Pillow's subtractive formula, 16-bit samples keep their high
-// byte, and JPEG chroma is upsampled like libjpeg-turbo. GIF yields its first
-// frame. Byte and pixel limits are checked from the header before decoding.
+// up, CMYK uses Pillow's cmyk2rgb, 16-bit samples keep their high byte, and
+// JPEG is decoded by media/jpeg exactly as Pillow's libjpeg-turbo decodes it.
+// GIF yields its first frame. Byte and pixel limits are checked from the header before decoding.
 // It returns the image and the codec name ("png", "jpeg", ...).
 func DecodeImage(b []byte, lim Limits) (*RGB, string, error) {
 	lim = lim.withDefaults()
 	if int64(len(b)) > lim.MaxBytes {
 		return nil, "", fmt.Errorf("%w: %d bytes exceeds %d", ErrTooLarge, len(b), lim.MaxBytes)
+	}
+	if isJPEG(b) {
+		rgb, err := decodeJPEG(b, lim)
+		return rgb, "jpeg", err
 	}
 	var (
 		cfg    image.Config
@@ -136,13 +140,8 @@ func toRGB(img image.Image, format string) *RGB {
 	w, h := r.Dx(), r.Dy()
 	switch m := img.(type) {
 	case *image.YCbCr:
-		if r.Min == (image.Point{}) {
-			switch {
-			case format == "jpeg":
-				return jpegToRGB(m)
-			case format == "webp":
-				return webpToRGB(m)
-			}
+		if r.Min == (image.Point{}) && format == "webp" {
+			return webpToRGB(m)
 		}
 	case *image.NYCbCrA:
 		if r.Min == (image.Point{}) && format == "webp" {
@@ -220,15 +219,11 @@ func toRGB(img image.Image, format string) *RGB {
 			}
 		}
 	case *image.CMYK:
-		// Pillow's cmyk2rgb: c' = clip(255 - k - c).
 		for y := range h {
 			row := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):][:4*w]
 			for x := range w {
-				k := int32(row[4*x+3])
 				i := (y*w + x) * 3
-				p[i] = clamp8(255 - k - int32(row[4*x]))
-				p[i+1] = clamp8(255 - k - int32(row[4*x+1]))
-				p[i+2] = clamp8(255 - k - int32(row[4*x+2]))
+				cmykToRGB(p[i:i+3], row[4*x], row[4*x+1], row[4*x+2], row[4*x+3])
 			}
 		}
 	default:

@@ -6,9 +6,10 @@
 // Loader.Load resolves each Ref (URL, data URI, local path, base64, or inline
 // arrays), checks Limits before allocating, decodes, and hashes.
 //
-// The package is a stdlib-only leaf. PNG, JPEG and GIF are built in; other
-// codecs live in subpackages that register themselves on import
-// (media/ximage: WebP, BMP, TIFF; media/wav, media/flac, media/ogg,
+// The package depends on the standard library only (and its own media/jpeg,
+// which decodes JPEG exactly as Pillow's libjpeg-turbo does). PNG, JPEG and
+// GIF are built in; other codecs live in subpackages that register themselves
+// on import (media/ximage: WebP, BMP, TIFF; media/wav, media/flac, media/ogg,
 // media/mp3; media/all imports them all).
 package media
 

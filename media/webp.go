@@ -110,3 +110,20 @@ func writeWebP(dst []uint8, y, u, v uint8) {
 	dst[1] = clip(yy - mh(u, 6419) - mh(v, 13320) + 8708)
 	dst[2] = clip(yy + mh(u, 33050) - 17685)
 }
+
+// subsampling returns the horizontal and vertical chroma factors.
+func subsampling(r image.YCbCrSubsampleRatio) (int, int) {
+	switch r {
+	case image.YCbCrSubsampleRatio422:
+		return 2, 1
+	case image.YCbCrSubsampleRatio420:
+		return 2, 2
+	case image.YCbCrSubsampleRatio440:
+		return 1, 2
+	case image.YCbCrSubsampleRatio411:
+		return 4, 1
+	case image.YCbCrSubsampleRatio410:
+		return 4, 2
+	}
+	return 1, 1
+}
