@@ -158,6 +158,7 @@ type hfConfig struct {
 	TextConfig            *hfConfig                  `json:"text_config"`
 	RopeParameters        map[string]json.RawMessage `json:"rope_parameters"`
 	UseSlidingWindow      bool                       `json:"use_sliding_window"`
+	SlidingWindow         *int                       `json:"sliding_window"`
 	MaxWindowLayers       *int                       `json:"max_window_layers"`
 	LayerTypes            []string                   `json:"layer_types"`
 }
@@ -280,6 +281,11 @@ func ParseHFConfig(raw []byte) (*Config, error) {
 	if err := h.checkFullAttention(); err != nil {
 		return nil, err
 	}
+	if w := h.mistralWindow(arch); w > 0 && (c.MaxPos == 0 || w < c.MaxPos) {
+		// Within the window every token sees the whole context, so capping
+		// the context there is exact.
+		c.MaxPos = w
+	}
 	rope := h.RopeScaling
 	if h.RopeParameters != nil { // transformers ≥ 4.56 moves theta and scaling here
 		rope = h.RopeParameters
@@ -331,6 +337,20 @@ func (h *hfConfig) checkFullAttention() error {
 		}
 	}
 	return nil
+}
+
+// mistralWindow is the sliding window of a Mistral decoder (Mistral-7B
+// v0.1's 4096; later versions have null): transformers' Mistral masks keys
+// more than sliding_window positions back whenever it is set, with no
+// use_sliding_window switch. 0 for other families.
+func (h *hfConfig) mistralWindow(arch string) int {
+	if arch != "MistralForCausalLM" && h.ModelType != "mistral" {
+		return 0
+	}
+	if h.SlidingWindow == nil {
+		return 0
+	}
+	return *h.SlidingWindow
 }
 
 func (c *Config) parseRopeScaling(m map[string]json.RawMessage) error {

@@ -45,6 +45,22 @@ func TestParseHFConfig(t *testing.T) {
 			"intermediate_size":160,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,
 			"use_sliding_window":true,"max_window_layers":2}`,
 			func(c *Config) bool { return c.HeadDim == 128 && !c.Tied && c.RMSEps == 1e-6 }},
+		{"mistral v0.1: the sliding window caps the context", `{"architectures":["MistralForCausalLM"],"model_type":"mistral",
+			"vocab_size":32000,"hidden_size":4096,"intermediate_size":14336,"num_hidden_layers":32,"num_attention_heads":32,
+			"num_key_value_heads":8,"max_position_embeddings":32768,"sliding_window":4096,"rms_norm_eps":1e-5}`,
+			func(c *Config) bool { return c.Arch == "llama" && c.MaxPos == 4096 }},
+		{"mistral v0.2: no window", `{"architectures":["MistralForCausalLM"],"vocab_size":32000,"hidden_size":4096,
+			"intermediate_size":14336,"num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,
+			"max_position_embeddings":32768,"sliding_window":null,"rms_norm_eps":1e-5}`,
+			func(c *Config) bool { return c.MaxPos == 32768 }},
+		{"llava-next on a windowed mistral", `{"architectures":["LlavaNextForConditionalGeneration"],"text_config":{"model_type":"mistral",
+			"vocab_size":32064,"hidden_size":4096,"intermediate_size":14336,"num_hidden_layers":32,"num_attention_heads":32,
+			"num_key_value_heads":8,"max_position_embeddings":32768,"sliding_window":4096,"rms_norm_eps":1e-5}}`,
+			func(c *Config) bool { return c.MaxPos == 4096 }},
+		{"qwen2's sliding_window is off unless use_sliding_window", `{"architectures":["Qwen2ForCausalLM"],"vocab_size":151936,
+			"hidden_size":896,"intermediate_size":4864,"num_hidden_layers":24,"num_attention_heads":14,"num_key_value_heads":2,
+			"max_position_embeddings":32768,"sliding_window":4096,"use_sliding_window":false,"rms_norm_eps":1e-6}`,
+			func(c *Config) bool { return c.MaxPos == 32768 }},
 	}
 	for _, c := range cases {
 		cfg, err := ParseHFConfig([]byte(c.json))
