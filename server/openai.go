@@ -265,8 +265,13 @@ func (s *Server) prepareChat(ctx context.Context, req *api.ChatRequest) ([]*job,
 }
 
 // thinkingOn reports whether the request leaves the model's thinking on
-// (chat_template_kwargs enable_thinking / thinking false turn it off).
+// (chat_template_kwargs enable_thinking / thinking false, or reasoning_effort
+// "none", turn it off: the template gets the same, see templateKwargs).
 func thinkingOn(req *api.ChatRequest) bool {
+	var effort string
+	if json.Unmarshal(req.ReasoningEffort, &effort) == nil && effort == "none" {
+		return false
+	}
 	var kw map[string]json.RawMessage
 	if json.Unmarshal(req.ChatTemplateKwargs, &kw) != nil {
 		return true

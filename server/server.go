@@ -231,10 +231,10 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/flush_cache", s.handleFlush).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/abort_request", s.handleAbort).Methods(http.MethodPost)
 	for _, p := range []string{"/v1/tokenize", "/tokenize"} {
-		r.HandleFunc(p, s.handleTokenize).Methods(http.MethodPost)
+		r.HandleFunc(p, s.capBody(s.handleTokenize)).Methods(http.MethodPost)
 	}
 	for _, p := range []string{"/v1/detokenize", "/detokenize"} {
-		r.HandleFunc(p, s.handleDetokenize).Methods(http.MethodPost)
+		r.HandleFunc(p, s.capBody(s.handleDetokenize)).Methods(http.MethodPost)
 	}
 	if s.cfg.EnableMetrics {
 		r.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
@@ -258,6 +258,13 @@ func (s *Server) track(h http.HandlerFunc) http.HandlerFunc {
 		}
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
+		s.capBody(h)(w, r)
+	}
+}
+
+// capBody caps the request body at MaxBodyBytes (413 beyond it).
+func (s *Server) capBody(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		h(w, r)
 	}

@@ -352,3 +352,30 @@ func TestResponseFormats(t *testing.T) {
 		t.Fatalf("bad format: %d %s", code, b)
 	}
 }
+
+// TestReasoningEffortNone: reasoning_effort "none" turns thinking off for the
+// template (docs/api.md §7.2), so the reasoning parser must not take the
+// untagged answer for reasoning.
+func TestReasoningEffortNone(t *testing.T) {
+	ts := start(t, opts{cfg: Config{ReasoningParser: "qwen3"}})
+	for _, stream := range []bool{false, true} {
+		extra := `, "reasoning_effort": "none"`
+		if stream {
+			extra += `, "stream": true`
+		}
+		code, b := ts.post(t, "/v1/chat/completions", chatBody("Sunny.", extra))
+		if code != 200 {
+			t.Fatalf("%d %s", code, b)
+		}
+		if !stream {
+			m := decode[chatReply](t, b).Choices[0].Message
+			if m.ReasoningContent != nil || m.Content == nil || *m.Content != "Sunny." {
+				t.Fatalf("reasoning_effort none: %s", b)
+			}
+			continue
+		}
+		if s := collectStream(t, b); s.reasoning != "" || s.content != "Sunny." {
+			t.Fatalf("reasoning_effort none, streamed: %+v", s)
+		}
+	}
+}

@@ -162,3 +162,25 @@ func TestHTTPExceptionType(t *testing.T) {
 		t.Fatalf("queue full: %d %v", rec.Code, body)
 	}
 }
+
+// TestBodyCapTokenize: /v1/tokenize and /v1/detokenize read their bodies
+// under the same cap as the generation routes (413), so one huge body cannot
+// exhaust the server's memory.
+func TestBodyCapTokenize(t *testing.T) {
+	ts := start(t, opts{cfg: Config{MaxBodyBytes: 1 << 10}})
+	big := strings.Repeat("a", 4<<10)
+	for path, body := range map[string]string{
+		"/v1/tokenize":   `{"prompt": "` + big + `"}`,
+		"/tokenize":      `{"prompt": "` + big + `"}`,
+		"/v1/detokenize": `{"tokens": [` + strings.Repeat("1,", 2<<10) + `1]}`,
+		"/detokenize":    `{"tokens": [` + strings.Repeat("1,", 2<<10) + `1]}`,
+	} {
+		code, b := ts.post(t, path, body)
+		if code != 413 || !strings.Contains(string(b), `"code":413`) {
+			t.Errorf("%s with a %d-byte body: %d %.200s; want 413", path, len(body), code, b)
+		}
+	}
+	if code, b := ts.post(t, "/v1/tokenize", `{"prompt": "hi"}`); code != 200 {
+		t.Fatalf("small body: %d %s", code, b)
+	}
+}

@@ -41,3 +41,23 @@ func TestFlagsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestServeBadFlags: bad serve flag values are usage errors (exit 2) found
+// before any model is loaded.
+func TestServeBadFlags(t *testing.T) {
+	for _, c := range []struct{ flag, value, want string }{
+		{"--tool-call-parser", "hermes2", "--tool-call-parser"},
+		{"--reasoning-parser", "o1", "--reasoning-parser"},
+		{"--grammar-backend", "outlines", "--grammar-backend"},
+		{"--chunked-prefill-size", "0", "--chunked-prefill-size"},
+		{"--kv-cache-memory", "lots", "--kv-cache-memory"},
+		{"--limit-mm-data-per-request", `{"image": -1}`, "--limit-mm-data-per-request"},
+	} {
+		var stderr bytes.Buffer
+		// A model path that does not exist: reaching the loader would be exit 1.
+		code := dispatch(t.Context(), []string{"serve", "--model-path", "/nonexistent/model.gguf", c.flag, c.value}, &bytes.Buffer{}, &stderr)
+		if code != 2 || !bytes.Contains(stderr.Bytes(), []byte(c.want)) {
+			t.Errorf("serve %s %q: exit %d, %s", c.flag, c.value, code, stderr.String())
+		}
+	}
+}

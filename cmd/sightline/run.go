@@ -37,7 +37,7 @@ type runFlags struct {
 	mmproj    string
 	images    multiFlag
 	audios    multiFlag
-	stops     multiFlag
+	stops     stopFlag
 
 	maxNew, minNew, topK                  int
 	temperature, topP, minP               float64
@@ -97,6 +97,13 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	}
 	return f, nil
 }
+
+// stopFlag collects --stop values verbatim: each is one stop string, spaces
+// and commas included, as in sampling_params.stop.
+type stopFlag []string
+
+func (s *stopFlag) String() string     { return strings.Join(*s, ",") }
+func (s *stopFlag) Set(v string) error { *s = append(*s, v); return nil }
 
 // params turns the sampling flags into sampling_params, validated as
 // /generate validates them.

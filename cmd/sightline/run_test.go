@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sightline/sightline/internal/defaultmodel"
 	"github.com/sightline/sightline/internal/oracle"
 	"github.com/sightline/sightline/internal/tiny"
 )
@@ -135,5 +136,39 @@ func TestRunErrors(t *testing.T) {
 	var out runOutput
 	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &out); err != nil || len(out.PromptIDs) == 0 || len(out.OutputIDs) == 0 {
 		t.Fatalf("output %q: %v", stdout, err)
+	}
+}
+
+// TestRunStopVerbatim: --stop means sampling_params.stop, so each value is
+// one stop string, kept byte for byte (leading spaces and commas included).
+func TestRunStopVerbatim(t *testing.T) {
+	model, err := defaultmodel.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := func(extra ...string) string {
+		t.Helper()
+		args := append([]string{"run", "--model", model, "-p", "Once upon a time", "--max-new-tokens", "32", "--ignore-eos", "--json"}, extra...)
+		code, stdout, stderr := sightline(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", extra, code, stderr)
+		}
+		var out runOutput
+		if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &out); err != nil {
+			t.Fatalf("%q: %v", stdout, err)
+		}
+		return out.Text
+	}
+	full := gen()
+	i := strings.Index(full, " was")
+	if i < 0 || !strings.Contains(full, "Lily") {
+		t.Fatalf("greedy text %q lacks the words this test stops on", full)
+	}
+	if got := gen("--stop", " was"); got != full[:i] {
+		t.Errorf("--stop ' was': %q, want %q", got, full[:i])
+	}
+	// a stop string with a comma is one string, not two ("q" and "Lily")
+	if got := gen("--stop", "q, Lily"); got != full {
+		t.Errorf("--stop 'q, Lily': %q, want the whole text %q", got, full)
 	}
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/sightline/sightline/launch"
 	"github.com/sightline/sightline/server"
+	"github.com/sightline/sightline/server/reasoning"
+	"github.com/sightline/sightline/server/toolcall"
 )
 
 // serveFlags are `sightline serve`'s flags; names follow SGLang's launch_server.
@@ -156,6 +158,16 @@ func (f *serveFlags) validate() error {
 	}
 	if _, err := slogLevel(f.logLevel); err != nil {
 		return usageError{err}
+	}
+	if f.toolParser != "" {
+		if _, err := toolcall.New(f.toolParser); err != nil {
+			return usagef("--tool-call-parser: %v", err)
+		}
+	}
+	if f.reasoningParser != "" {
+		if _, err := reasoning.New(f.reasoningParser, true); err != nil {
+			return usagef("--reasoning-parser: %v", err)
+		}
 	}
 	return nil
 }

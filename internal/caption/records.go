@@ -91,6 +91,8 @@ var ErrDuplicate = errors.New("input already recorded")
 // (their inputs are not done) and reported by Warnings; anything after the
 // last complete record (a line torn by a crash, with or without its
 // newline) is truncated away so the next record starts on a clean line.
+// A file whose complete lines hold no record of format f at all (records
+// of the other format, or not a records file) is refused and left as it is.
 // The file is locked against a second concurrent writer where the platform
 // allows. path "" writes to stdout and resumes nothing.
 func Open(path string, f Format, stdout io.Writer) (*Output, map[string]Record, error) {
@@ -124,6 +126,10 @@ func Open(path string, f Format, stdout io.Writer) (*Output, map[string]Record, 
 		return fail(err)
 	}
 	p := parse(data, f)
+	if b := p.foreign; b != nil {
+		return fail(fmt.Errorf("%s holds no %s records (line %d: %s: %s); not resuming into it: check --format, or choose another --output",
+			path, f, b.line, b.why, excerpt(data[b.start:b.end])))
+	}
 	o := &Output{f: file, path: path, fmt: f, w: file, size: int64(p.good), seen: map[string]bool{}, unlock: unlock,
 		lastSync: time.Now()}
 	for _, w := range p.warnings {
@@ -181,12 +187,17 @@ type parsed struct {
 	done     map[string]Record
 	good     int // bytes up to the end of the last complete record (or CSV header)
 	warnings []string
+	// foreign is the first complete line that holds no record, when the
+	// file holds no record (nor CSV header) at all: not a records file of
+	// this format, since a crash leaves no complete line behind.
+	foreign *badRow
 }
 
 // badRow is a line that holds no record.
 type badRow struct {
 	line, start, end int
 	why              string
+	complete         bool // the row ended with its newline
 }
 
 // parse reads existing records. A line counts when it ends with a newline
@@ -215,9 +226,9 @@ func parse(data []byte, f Format) parsed {
 				keep(r, end)
 			case complete && len(bytes.TrimSpace(body)) == 0: // a blank line: nothing to report
 			case !complete:
-				tail = append(tail, badRow{line, off, end, "no newline"})
+				tail = append(tail, badRow{line, off, end, "no newline", false})
 			default:
-				tail = append(tail, badRow{line, off, end, err.Error()})
+				tail = append(tail, badRow{line, off, end, err.Error(), true})
 			}
 			off = end
 		}
@@ -228,6 +239,14 @@ func parse(data []byte, f Format) parsed {
 			break
 		}
 		p.warnings = append(p.warnings, fmt.Sprintf("line %d: malformed record skipped (%s): %s", b.line, b.why, excerpt(data[b.start:b.end])))
+	}
+	if p.good == 0 {
+		for i := range tail {
+			if tail[i].complete {
+				p.foreign = &tail[i]
+				break
+			}
+		}
 	}
 	if len(tail) > 0 && p.good < len(data) {
 		p.warnings = append(p.warnings, fmt.Sprintf("line %d: removed a torn last record (%d bytes, %s): %s; its input is captioned again",
@@ -293,7 +312,7 @@ func parseCSV(data []byte, p *parsed, keep func(Record, int), tail *[]badRow) {
 					why = "unterminated quoted field"
 				}
 			}
-			*tail = append(*tail, badRow{line, off, end, why})
+			*tail = append(*tail, badRow{line, off, end, why, complete})
 		}
 		line += bytes.Count(data[off:end], []byte{'\n'})
 		off = end

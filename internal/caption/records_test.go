@@ -325,3 +325,35 @@ func TestRunReportsDamage(t *testing.T) {
 		t.Fatalf("last line %q: %v", lines[3], err)
 	}
 }
+
+// TestRecordsForeignFile: a file with lines but no record of the format
+// (records of the other format, after a run without its --format flag, or a
+// file that is not a records file at all) is refused and left untouched: a
+// crash never leaves a complete line that is not a record, so cutting such
+// lines off as a torn tail would destroy someone's data.
+func TestRecordsForeignFile(t *testing.T) {
+	for name, c := range map[string]struct {
+		data string
+		f    Format
+	}{
+		"csv records read as jsonl": {csvFile(t, tricky...), JSONL},
+		"jsonl records read as csv": {jsonl(t, tricky...), CSV},
+		"an input list":             {"a.png\nb.png\n", JSONL},
+		"an input list as csv":      {"a.png\nb.png\n", CSV},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out")
+			if err := os.WriteFile(path, []byte(c.data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			o, _, err := Open(path, c.f, nil)
+			if err == nil {
+				o.Close()
+				t.Errorf("Open accepted a file with no %s record", c.f)
+			}
+			if after, _ := os.ReadFile(path); string(after) != c.data {
+				t.Fatalf("file changed to %q", after)
+			}
+		})
+	}
+}
