@@ -2,7 +2,7 @@
 // directory (OUT/hf) and a GGUF file (OUT/model.gguf, plus OUT/mmproj.gguf
 // for multimodal shapes) holding the same weights.
 //
-//	mktiny --out DIR [--shape NAME] [--dtype f32|f16|bf16|q8_0] [--format both|hf|gguf] [--seed N]
+//	mktiny --out DIR [--shape NAME] [--dtype f32|f16|bf16|q8_0|q4_k|…] [--format both|hf|gguf] [--seed N]
 //	       [--text-layers N] [--media-layers N]
 //
 // Shapes: tiny-llama, tiny-qwen2, tiny-qwen3, qwen2-0.5b, qwen3-0.6b (text;
@@ -46,7 +46,7 @@ func run(args []string) error {
 	out := fs.String("out", "", "output directory (required)")
 	shapes := tiny.ShapeNames()
 	shape := fs.String("shape", "tiny-qwen2", "model shape: "+strings.Join(shapes, ", "))
-	dtype := fs.String("dtype", "", "decoder matrix dtype: f32, f16, bf16, q8_0 (default: the shape's)")
+	dtype := fs.String("dtype", "", "decoder matrix dtype: "+dtypeNames()+" (default: the shape's; block types need row lengths that are whole blocks: 32, or 256 for the K-quants and IQ4_XS)")
 	format := fs.String("format", "both", "what to write: both, hf, gguf (llava shapes: GGUF + mmproj only)")
 	seed := fs.Uint64("seed", 0, "random seed of the decoder (0: the shape's)")
 	textLayers := fs.Int("text-layers", 0, "decoder layers (0: the shape's)")
@@ -75,12 +75,20 @@ func run(args []string) error {
 		o.HF = false // the only form it has
 	}
 	if *dtype != "" {
-		dts := map[string]tensor.DType{"f32": tensor.F32, "f16": tensor.F16, "bf16": tensor.BF16, "q8_0": tensor.Q8_0}
-		dt, ok := dts[strings.ToLower(*dtype)]
+		dt, ok := tensor.ParseDType(*dtype)
 		if !ok {
-			return fmt.Errorf("unknown --dtype %q (f32, f16, bf16, q8_0)", *dtype)
+			return fmt.Errorf("unknown --dtype %q (%s)", *dtype, dtypeNames())
 		}
 		o.DType = &dt
 	}
 	return tiny.WriteShape(*out, *shape, o)
+}
+
+// dtypeNames lists the --dtype values (every tensor dtype, lower case).
+func dtypeNames() string {
+	var names []string
+	for _, dt := range tensor.DTypes() {
+		names = append(names, strings.ToLower(dt.String()))
+	}
+	return strings.Join(names, ", ")
 }

@@ -16,6 +16,7 @@ func TestRun(t *testing.T) {
 		{[]string{"--shape", "tiny-qwen2vl", "--format", "gguf"}, []string{"model.gguf", "mmproj.gguf"}},
 		{[]string{"--shape", "tiny-qwen2a", "--format", "hf"}, []string{"hf/config.json", "hf/model.safetensors"}},
 		{[]string{"--shape", "tiny-qwen3"}, []string{"model.gguf", "hf/config.json", "hf/model.safetensors", "hf/tokenizer.json"}},
+		{[]string{"--shape", "tiny-qwen2", "--dtype", "Q5_0"}, []string{"model.gguf", "hf/model.safetensors"}},
 		{[]string{"--shape", "llava-1.5-clip-l336", "--text-layers", "1", "--media-layers", "1"}, []string{"model.gguf", "mmproj.gguf"}},
 		{[]string{"--shape", "tiny-llavaov"}, []string{"model.gguf", "mmproj.gguf", "hf/config.json", "hf/preprocessor_config.json"}},
 		{[]string{"--shape", "llava-v1.6-clip-l336", "--text-layers", "1", "--media-layers", "1", "--format", "gguf"}, []string{"model.gguf", "mmproj.gguf"}},
@@ -35,6 +36,7 @@ func TestRun(t *testing.T) {
 		{"--shape", "nope"},
 		{"--shape", "tiny-qwen2", "--media-layers", "2"},
 		{"--shape", "tiny-qwen2", "--dtype", "f8"},
+		{"--shape", "tiny-qwen2", "--dtype", "q4_k"}, // rows of 64 are not whole 256-element blocks
 	} {
 		if err := run(append([]string{"--out", filepath.Join(dir, "bad")}, args...)); err == nil {
 			t.Errorf("%v: no error", args)

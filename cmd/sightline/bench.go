@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
+	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -233,7 +235,8 @@ func runLlamaBench(ctx context.Context, f *benchFlags) (pp, tg float64, err erro
 }
 
 // weightBytes is the size of all 2-D tensors (read once per decoded token)
-// and the dtype most of them use.
+// and their dtypes: "F16", or a mixture by share of bytes, as a
+// llama-quantize Q4_K_M file has ("Q5_0 44% + Q8_0 37% + …").
 func weightBytes(src weights.Source) (int64, string) {
 	var total int64
 	count := map[string]int64{}
@@ -248,13 +251,24 @@ func weightBytes(src weights.Source) (int64, string) {
 		total += int64(len(data))
 		count[info.Type] += int64(len(data))
 	}
-	best := ""
-	for k, v := range count {
-		if best == "" || v > count[best] {
-			best = k
-		}
+	types := make([]string, 0, len(count))
+	for k := range count {
+		types = append(types, k)
 	}
-	return total, best
+	sort.Slice(types, func(i, j int) bool {
+		if count[types[i]] != count[types[j]] {
+			return count[types[i]] > count[types[j]]
+		}
+		return types[i] < types[j]
+	})
+	if len(types) == 1 {
+		return total, types[0]
+	}
+	parts := make([]string, len(types))
+	for i, k := range types {
+		parts[i] = fmt.Sprintf("%s %.0f%%", k, 100*float64(count[k])/float64(total))
+	}
+	return total, strings.Join(parts, " + ")
 }
 
 // matrixParams counts the multiply-accumulates per token of the layer stack.

@@ -42,9 +42,11 @@ func (m memSource) Tensor(name string) (weights.Info, []byte, error) {
 
 func (m memSource) Close() error { return nil }
 
-// randomEncoder builds an encoder of cfg with random F16 matrices (F32
-// norms, biases and position tables), named as in a GGUF mmproj.
-func randomEncoder(b *testing.B, cfg vit.Config, be tensor.Backend, mid int) *vit.Encoder {
+// randomEncoder builds an encoder of cfg with random matrices of dtype mat
+// (F32 norms, biases and position tables; an F16 patch embedding), named as
+// in a GGUF mmproj. With twin, block-quantised matrices are stored as their
+// dequantised F32 values instead: the same weights, no quantisation left.
+func randomEncoder(b testing.TB, cfg vit.Config, be tensor.Backend, mid int, mat tensor.DType, twin bool) *vit.Encoder {
 	r := rand.New(rand.NewPCG(1, 2))
 	src := memSource{}
 	add := func(name string, dt tensor.DType, shape ...int) {
@@ -58,6 +60,11 @@ func randomEncoder(b *testing.B, cfg vit.Config, be tensor.Backend, mid int) *vi
 			vals[i] = float32((r.Float64()*2 - 1) * a)
 		}
 		td, err := weights.EncodeTensor(name, dt, shape, vals)
+		if err == nil && twin && dt.Quantized() {
+			if err = tensor.DecodeRow(dt, td.Data, vals); err == nil {
+				td, err = weights.EncodeTensor(name, tensor.F32, shape, vals)
+			}
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,15 +89,15 @@ func randomEncoder(b *testing.B, cfg vit.Config, be tensor.Backend, mid int) *vi
 			add(names.Block(i, k+".bias"), tensor.F32, D)
 		}
 		for _, k := range []string{"q", "k", "v", "o"} {
-			add(names.Block(i, k)+".weight", tensor.F16, D, D)
+			add(names.Block(i, k)+".weight", mat, D, D)
 			add(names.Block(i, k)+".bias", tensor.F32, D)
 		}
-		add(names.Block(i, "up")+".weight", tensor.F16, cfg.FFN, D)
+		add(names.Block(i, "up")+".weight", mat, cfg.FFN, D)
 		add(names.Block(i, "up")+".bias", tensor.F32, cfg.FFN)
-		add(names.Block(i, "down")+".weight", tensor.F16, D, cfg.FFN)
+		add(names.Block(i, "down")+".weight", mat, D, cfg.FFN)
 		add(names.Block(i, "down")+".bias", tensor.F32, D)
 		if cfg.Kind == vit.Qwen25VL {
-			add(names.Block(i, "gate")+".weight", tensor.F16, cfg.FFN, D)
+			add(names.Block(i, "gate")+".weight", mat, cfg.FFN, D)
 			add(names.Block(i, "gate")+".bias", tensor.F32, cfg.FFN)
 		}
 	}
@@ -98,9 +105,9 @@ func randomEncoder(b *testing.B, cfg vit.Config, be tensor.Backend, mid int) *vi
 	if cfg.Kind == vit.Qwen2VL || cfg.Kind == vit.Qwen25VL {
 		in = D * cfg.Merge * cfg.Merge
 	}
-	add("mm.0.weight", tensor.F16, mid, in)
+	add("mm.0.weight", mat, mid, in)
 	add("mm.0.bias", tensor.F32, mid)
-	add("mm.2.weight", tensor.F16, cfg.Out, mid)
+	add("mm.2.weight", mat, cfg.Out, mid)
 	add("mm.2.bias", tensor.F32, cfg.Out)
 	e, err := vit.Load(cfg, nn.Params{Src: src, Be: be}, names)
 	if err != nil {
@@ -130,7 +137,7 @@ func benchEncode(b *testing.B, cfg vit.Config, mid int, grid [3]int) {
 		be   tensor.Backend
 	}{{"direct", be}, {"arbiter", arbiter.New(arbiter.Config{}).Background(be)}} {
 		b.Run(v.name, func(b *testing.B) {
-			e := randomEncoder(b, cfg, v.be, mid)
+			e := randomEncoder(b, cfg, v.be, mid, tensor.F16, false)
 			b.ResetTimer()
 			start, cpu0 := time.Now(), cpuTime()
 			for i := 0; i < b.N; i++ {

@@ -206,8 +206,8 @@ func encodeRows(name string, dt tensor.DType, shape []int, src func(r, row int, 
 type forms struct{ hf, gguf []weights.TensorData }
 
 // generate draws ts in order and encodes them: matrices (all but norms and biases) as
-// dt, norms and biases as F32; the HF form keeps F32 where dt is Q8_0
-// (safetensors has no Q8_0). HF names get hfPrefix. The two forms share
+// dt, norms and biases as F32; the HF form keeps F32 where dt is a block
+// type (safetensors has none). HF names get hfPrefix. The two forms share
 // their bytes where the layouts agree.
 func generate(g *gen, ts []tensorSpec, dt tensor.DType, hfPrefix string, hf, gguf bool) (forms, error) {
 	var out forms
@@ -218,7 +218,7 @@ func generate(g *gen, ts []tensorSpec, dt tensor.DType, hfPrefix string, hf, ggu
 			gdt = tensor.F32
 		}
 		hdt := gdt
-		if hdt == tensor.Q8_0 {
+		if hdt.Quantized() {
 			hdt = tensor.F32
 		}
 		var h weights.TensorData

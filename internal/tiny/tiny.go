@@ -43,7 +43,10 @@ type Spec struct {
 var Shapes = map[string]Spec{
 	"tiny-llama": {Arch: "llama", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 160, Theta: 10000, Eps: 1e-5, MaxPos: 2048, DType: tensor.F32, Seed: 1},
 	"tiny-qwen2": {Arch: "qwen2", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, FFN: 160, Theta: 1e6, Eps: 1e-6, Tied: true, Bias: true, MaxPos: 4096, DType: tensor.F32, Seed: 2},
-	"qwen2-0.5b": {Arch: "qwen2", Hidden: 896, Layers: 24, Heads: 14, KVHeads: 2, FFN: 4864, Vocab: 151936, Theta: 1e6, Eps: 1e-6, Tied: true, Bias: true, MaxPos: 32768, DType: tensor.F16, Seed: 3},
+	// tiny-qwen2-256 has rows of 256 and 768: whole blocks of every GGUF
+	// block type, K-quants included (mktiny --dtype q4_k, llama-quantize).
+	"tiny-qwen2-256": {Arch: "qwen2", Hidden: 256, Layers: 2, Heads: 4, KVHeads: 2, FFN: 768, Theta: 1e6, Eps: 1e-6, Tied: true, Bias: true, MaxPos: 4096, DType: tensor.F32, Seed: 14},
+	"qwen2-0.5b":     {Arch: "qwen2", Hidden: 896, Layers: 24, Heads: 14, KVHeads: 2, FFN: 4864, Vocab: 151936, Theta: 1e6, Eps: 1e-6, Tied: true, Bias: true, MaxPos: 32768, DType: tensor.F16, Seed: 3},
 	// tiny-qwen3's head_dim 32 is deliberately not hidden/heads (16), as in
 	// the real Qwen3 models (e.g. 0.6B: 1024 wide, 16 heads of 128).
 	"tiny-qwen3": {Arch: "qwen3", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 160, Theta: 1e6, Eps: 1e-6, Tied: true, MaxPos: 4096, DType: tensor.F32, Seed: 4},

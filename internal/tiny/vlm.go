@@ -108,9 +108,10 @@ func (s VLMSpec) visionTensors() []tensorSpec {
 		t("visual.merger.mlp.2.weight", "mm.2.weight", kMatrix, s.Text.Hidden, D*M*M), t("visual.merger.mlp.2.bias", "mm.2.bias", kBias, s.Text.Hidden))
 }
 
-// towerDType is the dtype of a vision tower written with a text dtype (F32 for Q8_0).
+// towerDType is the dtype of a vision tower written with a text dtype (F32
+// for block types: tower widths need not be whole blocks).
 func towerDType(dt tensor.DType) tensor.DType {
-	if dt == tensor.Q8_0 {
+	if dt.Quantized() {
 		return tensor.F32
 	}
 	return dt

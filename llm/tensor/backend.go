@@ -33,7 +33,10 @@ type Backend interface {
 // Every method validates shapes and dtypes and returns an error wrapping
 // ErrShape or ErrDType instead of panicking or overrunning.
 type Ops interface {
-	// MatMul: dst[m,n] = a[m,k] · w[n,k]ᵀ; w in F32, F16, BF16 or Q8_0.
+	// MatMul: dst[m,n] = a[m,k] · w[n,k]ᵀ; w in any dtype. With a
+	// block-quantised w (DType.Quantized) each row of a is first quantised by
+	// QuantizeAct and the product uses those values (integer dot products
+	// per block on the CPU backend).
 	// Each element is a reduction over k in a fixed order that does not depend
 	// on m, on the other rows or on the thread count (batch invariance).
 	MatMul(dst, a, w *Tensor) error

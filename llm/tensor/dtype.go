@@ -4,20 +4,35 @@
 package tensor
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // DType is the element type of a tensor.
 type DType uint8
 
+// The block-quantised dtypes are GGUF's (ggml's) types of the same name, with
+// ggml's block layouts byte for byte (see quant.go). A block of BlockSize()
+// consecutive elements along the last dimension is BlockBytes() bytes.
 const (
-	F32  DType = iota // IEEE binary32
-	F16               // IEEE binary16
-	BF16              // bfloat16 (upper half of a binary32)
-	Q8_0              // GGUF Q8_0: blocks of 32 int8 values with one F16 scale (34 bytes)
+	F32    DType = iota // IEEE binary32
+	F16                 // IEEE binary16
+	BF16                // bfloat16 (upper half of a binary32)
+	Q8_0                // 32 int8 values, one F16 scale (34 bytes)
+	Q4_0                // 32 4-bit values − 8, one F16 scale (18 bytes)
+	Q4_1                // 32 4-bit values, F16 scale and offset (20 bytes)
+	Q5_0                // 32 5-bit values − 16, one F16 scale (22 bytes)
+	Q5_1                // 32 5-bit values, F16 scale and offset (24 bytes)
+	Q2_K                // 256 2-bit values, 16 × 4-bit scales and mins (84 bytes)
+	Q3_K                // 256 3-bit values, 16 × 6-bit scales (110 bytes)
+	Q4_K                // 256 4-bit values, 8 × 6-bit scales and mins (144 bytes)
+	Q5_K                // 256 5-bit values, 8 × 6-bit scales and mins (176 bytes)
+	Q6_K                // 256 6-bit values, 16 × int8 scales (210 bytes)
+	IQ4_NL              // 32 4-bit indices into a 16-entry non-linear table, F16 scale (18 bytes)
+	IQ4_XS              // 256 IQ4_NL indices, 8 × 6-bit scales (136 bytes)
+	numDTypes
 )
 
 // Q8Block is the number of values in one Q8_0 block; Q8BlockBytes its size in bytes.
@@ -26,35 +41,66 @@ const (
 	Q8BlockBytes = 2 + Q8Block
 )
 
-var dtypeNames = [...]string{F32: "F32", F16: "F16", BF16: "BF16", Q8_0: "Q8_0"}
+// dtypeInfo describes one dtype's name and block geometry.
+type dtypeInfo struct {
+	name         string
+	block, bytes int // elements per block, bytes per block
+}
+
+var dtypes = [numDTypes]dtypeInfo{
+	F32: {"F32", 1, 4}, F16: {"F16", 1, 2}, BF16: {"BF16", 1, 2},
+	Q8_0: {"Q8_0", 32, 34}, Q4_0: {"Q4_0", 32, 18}, Q4_1: {"Q4_1", 32, 20},
+	Q5_0: {"Q5_0", 32, 22}, Q5_1: {"Q5_1", 32, 24},
+	Q2_K: {"Q2_K", 256, 84}, Q3_K: {"Q3_K", 256, 110}, Q4_K: {"Q4_K", 256, 144},
+	Q5_K: {"Q5_K", 256, 176}, Q6_K: {"Q6_K", 256, 210},
+	IQ4_NL: {"IQ4_NL", 32, 18}, IQ4_XS: {"IQ4_XS", 256, 136},
+}
 
 func (d DType) String() string {
-	if int(d) < len(dtypeNames) {
-		return dtypeNames[d]
+	if d.Valid() {
+		return dtypes[d].name
 	}
 	return fmt.Sprintf("DType(%d)", uint8(d))
 }
 
 // Valid reports whether d is one of the dtypes above.
-func (d DType) Valid() bool { return int(d) < len(dtypeNames) }
+func (d DType) Valid() bool { return d < numDTypes }
 
-// BlockSize is the number of elements that share one encoded block (1 for plain types).
-func (d DType) BlockSize() int {
-	if d == Q8_0 {
-		return Q8Block
+// Quantized reports whether d is a block-quantised type (Q*, IQ*).
+func (d DType) Quantized() bool { return d.Valid() && dtypes[d].block > 1 }
+
+// DTypes lists every valid dtype in order.
+func DTypes() []DType {
+	out := make([]DType, numDTypes)
+	for i := range out {
+		out[i] = DType(i)
 	}
-	return 1
+	return out
+}
+
+// ParseDType finds a dtype by name, ignoring case ("q4_k", "F16").
+func ParseDType(name string) (DType, bool) {
+	for i, t := range dtypes {
+		if strings.EqualFold(t.name, name) {
+			return DType(i), true
+		}
+	}
+	return 0, false
+}
+
+// BlockSize is the number of elements that share one encoded block (1 for
+// plain types; 0 for invalid dtypes).
+func (d DType) BlockSize() int {
+	if d.Valid() {
+		return dtypes[d].block
+	}
+	return 0
 }
 
 // BlockBytes is the encoded size of one block.
 func (d DType) BlockBytes() int {
-	switch d {
-	case F32:
-		return 4
-	case F16, BF16:
-		return 2
-	case Q8_0:
-		return Q8BlockBytes
+	if d.Valid() {
+		return dtypes[d].bytes
 	}
 	return 0
 }
@@ -64,18 +110,6 @@ var ErrShape = errors.New("tensor: bad shape")
 
 // ErrDType reports a dtype an operation does not support.
 var ErrDType = errors.New("tensor: unsupported dtype")
-
-// RowBytes is the encoded size of a row of n elements. n must be a multiple of
-// the block size.
-func (d DType) RowBytes(n int) (int, error) {
-	if !d.Valid() {
-		return 0, fmt.Errorf("%w %v", ErrDType, d)
-	}
-	if n < 0 || n%d.BlockSize() != 0 {
-		return 0, fmt.Errorf("%w: %d %v elements is not a whole number of %d-element blocks", ErrShape, n, d, d.BlockSize())
-	}
-	return n / d.BlockSize() * d.BlockBytes(), nil
-}
 
 // F16ToF32 converts an IEEE half to float32 exactly.
 func F16ToF32(h uint16) float32 {
@@ -148,78 +182,4 @@ func F32ToBF16(f float32) uint16 {
 		return uint16(b>>16) | 0x40
 	}
 	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
-}
-
-// DecodeRow converts the encoded row src of len(dst) elements of dtype d to float32.
-func DecodeRow(d DType, src []byte, dst []float32) error {
-	need, err := d.RowBytes(len(dst))
-	if err != nil {
-		return err
-	}
-	if len(src) < need {
-		return fmt.Errorf("%w: row of %d %v elements needs %d bytes, have %d", ErrShape, len(dst), d, need, len(src))
-	}
-	switch d {
-	case F32:
-		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
-		}
-	case F16:
-		for i := range dst {
-			dst[i] = F16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
-		}
-	case BF16:
-		for i := range dst {
-			dst[i] = BF16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
-		}
-	case Q8_0:
-		for b := 0; b < len(dst)/Q8Block; b++ {
-			blk := src[b*Q8BlockBytes:]
-			scale := F16ToF32(binary.LittleEndian.Uint16(blk))
-			for j := 0; j < Q8Block; j++ {
-				dst[b*Q8Block+j] = float32(int8(blk[2+j])) * scale
-			}
-		}
-	}
-	return nil
-}
-
-// EncodeRow converts src to dtype d, appending to dst. Q8_0 quantises each block
-// of 32 as ggml's reference quantiser does: d = max|x|/127, q = round(x/d).
-func EncodeRow(d DType, dst []byte, src []float32) ([]byte, error) {
-	if _, err := d.RowBytes(len(src)); err != nil {
-		return dst, err
-	}
-	switch d {
-	case F32:
-		for _, v := range src {
-			dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v))
-		}
-	case F16:
-		for _, v := range src {
-			dst = binary.LittleEndian.AppendUint16(dst, F32ToF16(v))
-		}
-	case BF16:
-		for _, v := range src {
-			dst = binary.LittleEndian.AppendUint16(dst, F32ToBF16(v))
-		}
-	case Q8_0:
-		for b := 0; b < len(src); b += Q8Block {
-			blk := src[b : b+Q8Block]
-			var amax float32
-			for _, v := range blk {
-				amax = max(amax, float32(math.Abs(float64(v))))
-			}
-			scale := amax / 127
-			var inv float32
-			if scale != 0 {
-				inv = 1 / scale
-			}
-			dst = binary.LittleEndian.AppendUint16(dst, F32ToF16(scale))
-			for _, v := range blk {
-				dst = append(dst, byte(int8(math.Round(float64(v*inv)))))
-			}
-		}
-	}
-	return dst, nil
 }

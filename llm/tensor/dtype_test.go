@@ -92,14 +92,14 @@ func FuzzDecodeRow(f *testing.F) {
 			return
 		}
 		dst := make([]float32, n)
-		if err := DecodeRow(DType(dt%6), data, dst); err != nil {
+		if err := DecodeRow(DType(dt%(byte(numDTypes)+1)), data, dst); err != nil {
 			return
 		}
-		enc, err := EncodeRow(DType(dt%6), nil, dst)
+		enc, err := EncodeRow(DType(dt%(byte(numDTypes)+1)), nil, dst)
 		if err != nil {
 			t.Fatalf("decoded row does not encode: %v", err)
 		}
-		if DType(dt%6) != Q8_0 && len(enc) > len(data) {
+		if !DType(dt%(byte(numDTypes)+1)).Quantized() && len(enc) > len(data) {
 			t.Fatalf("re-encoding grew %d → %d bytes", len(data), len(enc))
 		}
 	})

@@ -15,7 +15,16 @@ func FuzzGGUF(f *testing.F) {
 	for _, m := range allMeta() {
 		w.Set(m.key, m.val)
 	}
-	w.AddTensor(TensorData{Info: Info{Name: "q4k", Type: "Q4_K", Shape: []int{1, 256}}, Data: make([]byte, 144)})
+	w.AddTensor(TensorData{Info: Info{Name: "q8k", Type: "Q8_K", Shape: []int{1, 256}}, Data: make([]byte, 292)})
+	for i, dt := range tensor.DTypes() { // every served type, random bytes (any bits are a valid block)
+		if dt.Quantized() {
+			data := make([]byte, dt.BlockBytes())
+			for j := range data {
+				data[j] = byte(i*31 + j*7)
+			}
+			w.AddTensor(TensorData{Info: Info{Name: "t." + dt.String(), DType: dt, Shape: []int{1, dt.BlockSize()}}, Data: data})
+		}
+	}
 	w.AddTensor(TensorData{Info: Info{Name: "q8", DType: tensor.Q8_0, Shape: []int{2, 32}}, Data: make([]byte, 68)})
 	w.AddTensor(TensorData{Info: Info{Name: "f16", DType: tensor.F16, Shape: []int{3}}, Data: make([]byte, 6)})
 	f.Add(w.Bytes())
@@ -83,6 +92,11 @@ func FuzzGGUF(f *testing.F) {
 				rb, err := got.DType.RowBytes(row)
 				if err != nil || len(b) != rb*(want/row) {
 					t.Fatalf("%s: %d bytes for %v %v (%v)", info.Name, len(b), got.DType, got.Shape, err)
+				}
+			}
+			if want > 0 && want <= 1<<16 {
+				if err := tensor.DecodeRow(got.DType, b, make([]float32, want)); err != nil {
+					t.Fatalf("%s: %v", info.Name, err)
 				}
 			}
 			rebuilt.AddTensor(TensorData{Info: got, Data: b})

@@ -20,26 +20,26 @@ type ggmlType struct {
 var ggmlTypes = [...]ggmlType{
 	0:  {name: "F32", block: 1, size: 4, dtype: tensor.F32},
 	1:  {name: "F16", block: 1, size: 2, dtype: tensor.F16},
-	2:  {name: "Q4_0", block: 32, size: 18, dtype: invalidDType},
-	3:  {name: "Q4_1", block: 32, size: 20, dtype: invalidDType},
-	6:  {name: "Q5_0", block: 32, size: 22, dtype: invalidDType},
-	7:  {name: "Q5_1", block: 32, size: 24, dtype: invalidDType},
+	2:  {name: "Q4_0", block: 32, size: 18, dtype: tensor.Q4_0},
+	3:  {name: "Q4_1", block: 32, size: 20, dtype: tensor.Q4_1},
+	6:  {name: "Q5_0", block: 32, size: 22, dtype: tensor.Q5_0},
+	7:  {name: "Q5_1", block: 32, size: 24, dtype: tensor.Q5_1},
 	8:  {name: "Q8_0", block: 32, size: 34, dtype: tensor.Q8_0},
 	9:  {name: "Q8_1", block: 32, size: 36, dtype: invalidDType},
-	10: {name: "Q2_K", block: 256, size: 84, dtype: invalidDType},
-	11: {name: "Q3_K", block: 256, size: 110, dtype: invalidDType},
-	12: {name: "Q4_K", block: 256, size: 144, dtype: invalidDType},
-	13: {name: "Q5_K", block: 256, size: 176, dtype: invalidDType},
-	14: {name: "Q6_K", block: 256, size: 210, dtype: invalidDType},
+	10: {name: "Q2_K", block: 256, size: 84, dtype: tensor.Q2_K},
+	11: {name: "Q3_K", block: 256, size: 110, dtype: tensor.Q3_K},
+	12: {name: "Q4_K", block: 256, size: 144, dtype: tensor.Q4_K},
+	13: {name: "Q5_K", block: 256, size: 176, dtype: tensor.Q5_K},
+	14: {name: "Q6_K", block: 256, size: 210, dtype: tensor.Q6_K},
 	15: {name: "Q8_K", block: 256, size: 292, dtype: invalidDType},
 	16: {name: "IQ2_XXS", block: 256, size: 66, dtype: invalidDType},
 	17: {name: "IQ2_XS", block: 256, size: 74, dtype: invalidDType},
 	18: {name: "IQ3_XXS", block: 256, size: 98, dtype: invalidDType},
 	19: {name: "IQ1_S", block: 256, size: 50, dtype: invalidDType},
-	20: {name: "IQ4_NL", block: 32, size: 18, dtype: invalidDType},
+	20: {name: "IQ4_NL", block: 32, size: 18, dtype: tensor.IQ4_NL},
 	21: {name: "IQ3_S", block: 256, size: 110, dtype: invalidDType},
 	22: {name: "IQ2_S", block: 256, size: 82, dtype: invalidDType},
-	23: {name: "IQ4_XS", block: 256, size: 136, dtype: invalidDType},
+	23: {name: "IQ4_XS", block: 256, size: 136, dtype: tensor.IQ4_XS},
 	24: {name: "I8", block: 1, size: 1, dtype: invalidDType},
 	25: {name: "I16", block: 1, size: 2, dtype: invalidDType},
 	26: {name: "I32", block: 1, size: 4, dtype: invalidDType},
@@ -88,6 +88,18 @@ func GGMLTypeNames() []string {
 	var out []string
 	for _, t := range ggmlTypes {
 		if t.name != "" && !t.removed {
+			out = append(out, t.name)
+		}
+	}
+	return out
+}
+
+// SupportedGGMLTypes lists the GGML type names whose tensors this package
+// serves (the others are listed by Tensors but refused by Tensor), by id.
+func SupportedGGMLTypes() []string {
+	var out []string
+	for _, t := range ggmlTypes {
+		if t.name != "" && !t.removed && t.dtype.Valid() {
 			out = append(out, t.name)
 		}
 	}

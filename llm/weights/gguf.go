@@ -83,7 +83,8 @@ func (g *GGUF) Tensor(name string) (Info, []byte, error) {
 	t := g.tensors[i]
 	info := t.info.clone()
 	if !info.DType.Valid() {
-		return info, nil, newErr(g.path, ErrUnsupported, "tensor %q: ggml type %s is not supported", name, info.Type)
+		return info, nil, newErr(g.path, ErrUnsupported, "tensor %q: ggml type %s is not supported (supported: %s)",
+			name, info.Type, strings.Join(SupportedGGMLTypes(), ", "))
 	}
 	if g.data == nil {
 		return info, nil, newErr(g.path, ErrClosed, "tensor %q: file is closed", name)

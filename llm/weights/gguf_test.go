@@ -3,6 +3,7 @@ package weights
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -226,7 +227,7 @@ func TestGGUFTensorRoundTrip(t *testing.T) {
 
 func TestGGUFUnsupportedTypes(t *testing.T) {
 	w := NewGGUFWriter()
-	types := map[string]int{"Q4_K": 144, "Q6_K": 210, "Q4_0": 18, "IQ2_XXS": 66, "I32": 4, "F64": 8, "MXFP4": 17, "TQ2_0": 66}
+	types := map[string]int{"Q8_K": 292, "Q8_1": 36, "IQ3_S": 110, "IQ2_XXS": 66, "I32": 4, "F64": 8, "MXFP4": 17, "TQ2_0": 66}
 	for name, blockBytes := range types {
 		typ := ggmlTypes[must(ggmlTypeID(name))]
 		row := int(typ.block) * 2
@@ -249,7 +250,7 @@ func TestGGUFUnsupportedTypes(t *testing.T) {
 			t.Errorf("%s: Type %q DType %v", info.Name, info.Type, info.DType)
 		}
 		got, b, err := g.Tensor(info.Name)
-		wantErr(t, err, ErrUnsupported, "quant.gguf", info.Name, name)
+		wantErr(t, err, ErrUnsupported, "quant.gguf", info.Name, "ggml type "+name+" is not supported", "Q4_K")
 		if b != nil || got.Type != name {
 			t.Errorf("%s: refused tensor returned %d bytes, info %+v", info.Name, len(b), got)
 		}
@@ -361,6 +362,50 @@ func TestGGUFWriterErrors(t *testing.T) {
 	}
 	if _, err := EncodeTensor("e", tensor.F32, []int{2, 2}, []float32{1}); err == nil {
 		t.Error("EncodeTensor accepted 1 value for shape [2 2]")
+	}
+}
+
+// TestGGUFQuantMixture: one file holding every supported block type (as
+// llama-quantize mixes them) serves each tensor's bytes, and they decode.
+func TestGGUFQuantMixture(t *testing.T) {
+	w := NewGGUFWriter()
+	var in []TensorData
+	for i, name := range SupportedGGMLTypes() {
+		dt, ok := tensor.ParseDType(name)
+		if !ok {
+			t.Fatalf("supported type %s has no dtype", name)
+		}
+		shape := []int{2, 256 * (1 + i%2)}
+		td := mustEncode(t, fmt.Sprintf("blk.%d.%s", i, name), dt, shape, ramp(shape[0]*shape[1], 0.01))
+		in = append(in, td)
+		if err := w.AddTensor(td); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(in) != 15 {
+		t.Fatalf("%d supported types, want 15", len(in))
+	}
+	g, err := parseGGUF("mix.gguf", w.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, td := range in {
+		info, b, err := g.Tensor(td.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.DType != td.DType || info.Type != td.DType.String() || !bytes.Equal(b, td.Data) {
+			t.Fatalf("%s: %+v, %d bytes", td.Name, info, len(b))
+		}
+		want, tol := ramp(info.NumElements(), 0.01), float32(0.07) // values in ±0.48; Q4_0 codes reach only +7
+		if info.DType == tensor.Q2_K || info.DType == tensor.Q3_K {
+			tol = 0.17 // 2- and 3-bit codes: half a step of a sub-block spanning the ramp
+		}
+		for i, v := range decodeAll(t, info, b) {
+			if !near(v, want[i], tol) {
+				t.Fatalf("%s[%d] = %v, want ≈ %v", td.Name, i, v, want[i])
+			}
+		}
 	}
 }
 

@@ -48,7 +48,8 @@ func newErr(file string, kind error, format string, args ...any) *Error {
 type Info struct {
 	Name string
 	// DType is the element type for the dtypes this package serves (F32, F16,
-	// BF16, Q8_0); for any other type it is not Valid() and Type names it.
+	// BF16 and the GGUF block types of tensor.DType: Q4_0 … Q8_0, Q2_K … Q6_K,
+	// IQ4_NL, IQ4_XS); for any other type it is not Valid() and Type names it.
 	DType tensor.DType
 	// Type is the file's own type name: GGML ("F16", "Q8_0", "Q4_K") or safetensors ("BF16", "I64").
 	Type string

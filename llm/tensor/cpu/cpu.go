@@ -80,8 +80,6 @@ const layoutPanels tensor.Layout = 1
 
 const (
 	nr          = C.NR
-	qb          = C.QB
-	q8PanelBlk  = C.Q8_PANEL_BLOCK
 	scratchA    = C.MC_MAX * C.KC
 	scratchB    = C.KC * C.NR
 	parallelMin = 1 << 15 // elements below which elementwise ops run on one thread
@@ -96,6 +94,7 @@ type Backend struct {
 	abuf    [][]float32 // per-thread GEMM scratch
 	bbuf    [][]float32
 	scores  [][]float32 // per-thread attention scratch
+	q       qstate      // quantised MatMul scratch
 }
 
 var _ tensor.Backend = (*Backend)(nil)
@@ -112,6 +111,7 @@ func New(o tensor.Options) (*Backend, error) {
 		n = runtime.NumCPU()
 	}
 	b := &Backend{level: lv, threads: n, mr: int(C.k_mr(C.int(lv))), pool: newPool(n)}
+	b.q.init(lv, n)
 	for t := 0; t < n; t++ {
 		b.abuf = append(b.abuf, tensor.AlignedF32(scratchA))
 		b.bbuf = append(b.bbuf, tensor.AlignedF32(scratchB))
@@ -156,18 +156,14 @@ func dtCode(d tensor.DType) C.int {
 		return C.DT_F16
 	case tensor.BF16:
 		return C.DT_BF16
-	case tensor.Q8_0:
-		return C.DT_Q8
 	}
 	return C.DT_F32
 }
 
-// panelStride is the byte size of one packed panel of a [n, k] weight.
+// panelStride is the byte size of one packed panel of a [n, k] F32, F16 or
+// BF16 weight.
 func panelStride(dt tensor.DType, k int) int {
-	switch dt {
-	case tensor.Q8_0:
-		return k / qb * q8PanelBlk
-	case tensor.F32:
+	if dt == tensor.F32 {
 		return k * nr * 4
 	}
 	return k * nr * 2
@@ -201,7 +197,7 @@ func (b *Backend) Weight(dt tensor.DType, shape []int, data []byte) (*tensor.Ten
 	if len(data) != need {
 		return nil, fmt.Errorf("%w: Weight %v %v: %d bytes, want %d", tensor.ErrShape, dt, shape, len(data), need)
 	}
-	if len(shape) < 2 {
+	if len(shape) < 2 || dt.Quantized() { // quantised weights stay in ggml's row-major blocks
 		return &tensor.Tensor{DType: dt, Shape: append([]int(nil), shape...), Data: data}, nil
 	}
 	return pack(dt, shape, data), nil
@@ -229,14 +225,6 @@ func weightRow(w *tensor.Tensor, r, k int, dst []float32) {
 				dst[j] = tensor.F16ToF32(h[j*nr+l])
 			} else {
 				dst[j] = tensor.BF16ToF32(h[j*nr+l])
-			}
-		}
-	case tensor.Q8_0:
-		for blk := 0; blk < k/qb; blk++ {
-			base := pan[blk*q8PanelBlk:]
-			scale := tensor.F16ToF32(uint16(base[2*l]) | uint16(base[2*l+1])<<8)
-			for j := 0; j < qb; j++ {
-				dst[blk*qb+j] = float32(int8(base[2*nr+j*nr+l])) * scale
 			}
 		}
 	}

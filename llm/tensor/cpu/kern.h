@@ -60,12 +60,6 @@ static inline vf ld_bf16(const uint16_t *p) {
 	vf f; memcpy(&f, &u, sizeof f); return f;
 }
 #endif
-#ifdef LD_Q8
-static inline vf ld_q8(const int8_t *p) { return (vf)LD_Q8(p); }
-#else
-static inline vf ld_q8(const int8_t *p) { vq q; memcpy(&q, p, sizeof q); return __builtin_convertvector(q, vf); }
-#endif
-
 // ---- vector math (float32; accuracy noted per function) ----
 
 // vexp: Cephes-style range reduction + degree-6 polynomial, ~2 ulp on [-87, 88].
@@ -140,12 +134,6 @@ static inline void brow_bf16(const void *pan, long k, vf *b) {
 	const uint16_t *p = (const uint16_t *)pan + k * NR;
 	for (int v = 0; v < NV; v++) b[v] = ld_bf16(p + v * W);
 }
-// Q8 panel: per 32-row k-block, NR f16 scales then [32][NR] int8.
-static inline void q8_scales(const void *pan, long k, float *scale) {
-	const uint16_t *s = (const uint16_t *)((const int8_t *)pan + (k / QB) * Q8_PANEL_BLOCK);
-	for (int v = 0; v < NV; v++) st(scale + v * W, ld_f16(s + v * W));
-}
-
 // ---- GEMM micro-kernels: C[MR rows][NR] (+)= A sliver [kc][MR] · B [kc][NR] ----
 
 // Store or accumulate helpers for partial tiles go through a local tile.
@@ -217,71 +205,6 @@ DEF_MK(mk_f32, b1_f32)
 DEF_MK(mk_f16, b1_f16)
 DEF_MK(mk_bf16, b1_bf16)
 
-// Q8_0 order (every path: GEMV, small-m, prefill): per 32-row k-block the
-// products a·q of the unscaled int8 weights are summed by an FMA chain from
-// 0, then added as acc = fma(blocksum, scale, acc). Scaling once per block
-// instead of once per weight takes a multiply off the GEMV's hot loop. The
-// running sums live in ct (memory, touched once per block) so that the
-// MR·NV block sums, MR broadcasts and one B vector fit the registers.
-// QLOAD(base, k, v) is k-row k's v-th vector of unscaled weights as f32;
-// QSCALES(base, k, s) fills s[NR] with the f32 scales of k's block.
-#define MK_Q8_BODY(QLOAD, QSCALES, BASE, K0)                                           \
-	float ct[MR][NR] __attribute__((aligned(64)));                                 \
-	{                                                                              \
-		vf acc[MR][NV];                                                        \
-		tile_load(acc, C, ldc, mr, nr, first);                                 \
-		for (int r = 0; r < MR; r++)                                           \
-			for (int v = 0; v < NV; v++) st(&ct[r][v * W], acc[r][v]);    \
-	}                                                                              \
-	for (long p0 = 0; p0 < kc; p0 += QB) {                                         \
-		vf bs[MR][NV];                                                         \
-		for (int r = 0; r < MR; r++)                                           \
-			for (int v = 0; v < NV; v++) bs[r][v] = splat(0.0f);          \
-		for (long p = p0; p < p0 + QB; p++) {                                  \
-			vf a[MR];                                                      \
-			_Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) a[r] = splat(A[p * MR + r]); \
-			_Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {         \
-				vf b = QLOAD(BASE, (K0) + p, v);                       \
-				_Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)  \
-					bs[r][v] = VFMA(a[r], b, bs[r][v]);            \
-			}                                                              \
-		}                                                                      \
-		float sc[NR] __attribute__((aligned(64)));                             \
-		QSCALES(BASE, (K0) + p0, sc);                                          \
-		for (int r = 0; r < MR; r++)                                           \
-			for (int v = 0; v < NV; v++)                                   \
-				st(&ct[r][v * W], VFMA(bs[r][v], ld(sc + v * W), ld(&ct[r][v * W]))); \
-	}                                                                              \
-	{                                                                              \
-		vf acc[MR][NV];                                                        \
-		for (int r = 0; r < MR; r++)                                           \
-			for (int v = 0; v < NV; v++) acc[r][v] = ld(&ct[r][v * W]);   \
-		tile_store(acc, C, ldc, mr, nr);                                       \
-	}
-
-// Native Q8 panel: int8 rows and f16 scales.
-static inline vf q1_q8(const void *pan, long k, int v) {
-	return ld_q8((const int8_t *)pan + (k / QB) * Q8_PANEL_BLOCK + 2 * NR + (k % QB) * NR + v * W);
-}
-NOINLINE static void SFX(mk_q8)(const float *restrict A, const void *restrict pan, long k0, long kc,
-		       float *restrict C, long ldc, int mr, int nr, int first) {
-	MK_Q8_BODY(q1_q8, q8_scales, pan, k0)
-}
-
-// Q8 panel block converted by panel_to_f32: q as f32 [kc][NR] in buf.b and
-// scales [kc/QB][NR] in buf.s, rows counted from the block's start.
-typedef struct {
-	const float *b, *s;
-} q8f32;
-static inline vf q1_f32(const void *buf, long k, int v) { return ld(((const q8f32 *)buf)->b + k * NR + v * W); }
-static inline void q8f32_scales(const void *buf, long k, float *s) {
-	memcpy(s, ((const q8f32 *)buf)->s + (k / QB) * NR, NR * sizeof(float));
-}
-NOINLINE static void SFX(mk_q8f32)(const float *restrict A, const q8f32 *buf, long kc, float *restrict C, long ldc,
-			  int mr, int nr, int first) {
-	MK_Q8_BODY(q1_f32, q8f32_scales, buf, 0)
-}
-
 // ---- GEMV (m = 1): NP panels at a time so that NP·NV accumulators hide FMA latency ----
 
 #define NP (NV >= 8 ? 1 : 8 / NV) // panels per GEMV pass
@@ -322,67 +245,14 @@ NOINLINE static void SFX(mk_q8f32)(const float *restrict A, const q8f32 *buf, lo
 DEF_GEMV(gemv_f32, brow_f32)
 DEF_GEMV(gemv_f16, brow_f16)
 DEF_GEMV(gemv_bf16, brow_bf16)
-// Q8 (order as MK_Q8_BODY): per 32-row block, unscaled FMA chains from 0 in
-// registers, then one fma by the scales into the running sums ct. Software
-// prefetch GEMV_PREFETCH bytes ahead in each panel keeps more lines in flight
-// than the hardware prefetcher alone (+15–20% on one core, measured).
-#ifndef GEMV_PREFETCH
-#define GEMV_PREFETCH 2048
-#endif
-#define GEMV_Q8_PASS(NPASS)                                                                \
-	{                                                                                  \
-		float ct[NPASS][NR] __attribute__((aligned(64)));                          \
-		memset(ct, 0, sizeof ct);                                                  \
-		for (long kb = 0; kb < k / QB; kb++) {                                     \
-			vf bs[NPASS][NV];                                                  \
-			const int8_t *qs[NPASS];                                           \
-			for (int q = 0; q < NPASS; q++) {                                  \
-				qs[q] = (const int8_t *)(w + (p + q) * pstride + kb * Q8_PANEL_BLOCK) + 2 * NR; \
-				for (int v = 0; v < NV; v++) bs[q][v] = splat(0.0f);      \
-			}                                                                  \
-			const float *ak = a + kb * QB;                                     \
-			for (int j = 0; j < QB; j++) {                                     \
-				vf x = splat(ak[j]);                                       \
-				if ((j * NR) % 64 == 0)                                    \
-					for (int q = 0; q < NPASS; q++) __builtin_prefetch(qs[q] + j * NR + GEMV_PREFETCH); \
-				_Pragma("GCC unroll 8") for (int q = 0; q < NPASS; q++)   \
-					for (int v = 0; v < NV; v++)                       \
-						bs[q][v] = VFMA(x, ld_q8(qs[q] + j * NR + v * W), bs[q][v]); \
-			}                                                                  \
-			for (int q = 0; q < NPASS; q++) {                                  \
-				const uint16_t *sh = (const uint16_t *)(w + (p + q) * pstride + kb * Q8_PANEL_BLOCK); \
-				for (int v = 0; v < NV; v++)                               \
-					st(&ct[q][v * W], VFMA(bs[q][v], ld_f16(sh + v * W), ld(&ct[q][v * W]))); \
-			}                                                                  \
-		}                                                                          \
-		for (int q = 0; q < NPASS; q++) {                                          \
-			long col = (p + q) * NR, nr = n - col < NR ? n - col : NR;         \
-			memcpy(c + col, ct[q], nr * sizeof(float));                        \
-		}                                                                          \
-		p += NPASS;                                                                \
-	}
-
-NOINLINE static void SFX(gemv_q8)(const float *restrict a, const uint8_t *restrict w, long k, long pstride,
-			 long p0, long p1, float *restrict c, long n) {
-	long p = p0;
-	while (p + NP <= p1) GEMV_Q8_PASS(NP)
-	while (p < p1) GEMV_Q8_PASS(1)
-}
-
 // ---- GEMM driver over panels [p0, p1) of this thread ----
 
-// Converts rows [k0, k0+kc) of panel pan to an f32 panel block bbuf [kc][NR];
-// Q8 rows stay unscaled and their block scales go to sbuf [kc/QB][NR].
-static void SFX(panel_to_f32)(int dt, const uint8_t *pan, long k0, long kc, float *bbuf, float *sbuf) {
+// Converts rows [k0, k0+kc) of panel pan to an f32 panel block bbuf [kc][NR].
+static void SFX(panel_to_f32)(int dt, const uint8_t *pan, long k0, long kc, float *bbuf) {
 	for (long p = 0; p < kc; p++) {
 		vf b[NV];
-		switch (dt) {
-		case DT_F16: brow_f16(pan, k0 + p, b); break;
-		case DT_BF16: brow_bf16(pan, k0 + p, b); break;
-		default:
-			if ((k0 + p) % QB == 0) q8_scales(pan, k0 + p, sbuf + (p / QB) * NR);
-			for (int v = 0; v < NV; v++) b[v] = q1_q8(pan, k0 + p, v);
-		}
+		if (dt == DT_F16) brow_f16(pan, k0 + p, b);
+		else brow_bf16(pan, k0 + p, b);
 		for (int v = 0; v < NV; v++) st(bbuf + p * NR + v * W, b[v]);
 	}
 }
@@ -393,8 +263,7 @@ void SFX(gemm)(const gemm_args *g) {
 		switch (g->dt) {
 		case DT_F32: SFX(gemv_f32)(g->a, g->w, k, g->pstride, g->p0, g->p1, g->c, n); break;
 		case DT_F16: SFX(gemv_f16)(g->a, g->w, k, g->pstride, g->p0, g->p1, g->c, n); break;
-		case DT_BF16: SFX(gemv_bf16)(g->a, g->w, k, g->pstride, g->p0, g->p1, g->c, n); break;
-		default: SFX(gemv_q8)(g->a, g->w, k, g->pstride, g->p0, g->p1, g->c, n);
+		default: SFX(gemv_bf16)(g->a, g->w, k, g->pstride, g->p0, g->p1, g->c, n);
 		}
 		return;
 	}
@@ -404,7 +273,7 @@ void SFX(gemm)(const gemm_args *g) {
 		// fit the scratch. Per element this is the same FMA chain over k.
 		long mp = (m + MR - 1) / MR * MR;
 		long kcs = k;
-		if (mp * kcs > (long)MC_MAX * KC) kcs = (long)MC_MAX * KC / mp / QB * QB;
+		if (mp * kcs > (long)MC_MAX * KC) kcs = (long)MC_MAX * KC / mp;
 		for (long k0 = 0; k0 < k; k0 += kcs) {
 			long kc = k - k0 < kcs ? k - k0 : kcs;
 			for (long s = 0; s < m; s += MR) {
@@ -423,17 +292,15 @@ void SFX(gemm)(const gemm_args *g) {
 					switch (g->dt) {
 					case DT_F32: SFX(mk_f32)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0); break;
 					case DT_F16: SFX(mk_f16)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0); break;
-					case DT_BF16: SFX(mk_bf16)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0); break;
-					default: SFX(mk_q8)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0);
+					default: SFX(mk_bf16)(A, pan, k0, kc, C, g->ldc, mr, nr, k0 == 0);
 					}
 				}
 			}
 		}
 		return;
 	}
-	// Many rows (prefill): k blocks of KC, A blocks of MC rows; non-F32
+	// Many rows (prefill): k blocks of KC, A blocks of MC rows; F16/BF16
 	// panel blocks are converted to f32 once and reused by every sliver.
-	float sbuf[KC / QB * NR] __attribute__((aligned(64)));
 	for (long k0 = 0; k0 < k; k0 += KC) {
 		long kc = k - k0 < KC ? k - k0 : KC;
 		for (long i0 = 0; i0 < m; i0 += MC) {
@@ -448,15 +315,13 @@ void SFX(gemm)(const gemm_args *g) {
 			for (long pi = g->p0; pi < g->p1; pi++) {
 				const uint8_t *pan = g->w + pi * g->pstride;
 				int nr = n - pi * NR < NR ? (int)(n - pi * NR) : NR;
-				if (g->dt != DT_F32) SFX(panel_to_f32)(g->dt, pan, k0, kc, g->bbuf, sbuf);
+				if (g->dt != DT_F32) SFX(panel_to_f32)(g->dt, pan, k0, kc, g->bbuf);
 				const void *B = g->dt != DT_F32 ? (const void *)g->bbuf : (const void *)pan;
 				long bk0 = g->dt != DT_F32 ? 0 : k0;
-				const q8f32 qb = {g->bbuf, sbuf};
 				for (long s = 0; s < mc; s += MR) {
 					int mr = mc - s < MR ? (int)(mc - s) : MR;
 					float *C = g->c + (i0 + s) * g->ldc + pi * NR;
-					if (g->dt == DT_Q8) SFX(mk_q8f32)(g->abuf + s * kc, &qb, kc, C, g->ldc, mr, nr, k0 == 0);
-					else SFX(mk_f32)(g->abuf + s * kc, B, bk0, kc, C, g->ldc, mr, nr, k0 == 0);
+					SFX(mk_f32)(g->abuf + s * kc, B, bk0, kc, C, g->ldc, mr, nr, k0 == 0);
 				}
 			}
 		}

@@ -5,14 +5,15 @@
 #include <stdint.h>
 
 #define NR 32              // columns per weight panel
-#define QB 32              // Q8_0 block length along k
-#define Q8_PANEL_BLOCK (2 * NR + QB * NR) // bytes per (panel, k-block): NR f16 scales + [QB][NR] int8
-#define KC 128             // k rows per GEMM block (a multiple of QB)
+#define KC 128             // k rows per GEMM block
 #define MC (MC_MAX / MR * MR) // rows of A per GEMM block
 #define MC_MAX 512         // largest MC of any level (scratch sizing)
 #define SMALL_M 32         // up to this many rows: panel-streaming GEMM in the weights' dtype
 
-enum { DT_F32 = 0, DT_F16 = 1, DT_BF16 = 2, DT_Q8 = 3 };
+enum { DT_F32 = 0, DT_F16 = 1, DT_BF16 = 2 };
+// Block-quantised weights: tensor.DType values (checked by a test).
+enum { QT_Q8_0 = 3, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q2_K, QT_Q3_K, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_IQ4_NL, QT_IQ4_XS };
+#define QMC_BYTES (256 * 1024) // quantised activation rows per GEMM row block (bytes, ≈ L2)
 enum { ACT_SILU = 0, ACT_GELU = 1, ACT_GELU_TANH = 2, ACT_QUICK_GELU = 3 };
 
 typedef struct {
@@ -25,6 +26,17 @@ typedef struct {
 	float *abuf;                // scratch: MC_MAX*KC floats
 	float *bbuf;                // scratch: KC*NR floats
 } gemm_args;
+
+// MatMul with a block-quantised weight (kern_q.h).
+typedef struct {
+	int dt; long m, k;
+	const uint8_t *w; long rowbytes; // weight [n][k] in ggml blocks, row r at w + r·rowbytes
+	long c0, c1;                     // output columns (weight rows) of this call
+	const int8_t *xq;                // activations [m][nbp·32] (QuantizeAct codes, zero padded)
+	const float *xd, *xs;            // block scales [m][nbp], half sums [m][nhp]
+	long nbp, nhp;                   // blocks and halves per row, padded per level (qgeom)
+	float *c; long ldc;              // C [m][ldc]
+} qgemm_args;
 
 typedef struct {
 	const float *q, *k, *v; float *out;
@@ -54,7 +66,11 @@ typedef struct {
 	void paged_attention_##L(const pattn_args *a, long w0, long w1, float *scores);         \
 	double fma_probe_##L(long iters, float *sink);                                         \
 	void triad_##L(float *c, const float *a, const float *b, long n, float s);            \
-	float read_probe_##L(const float *a, long n);
+	float read_probe_##L(const float *a, long n);                                        \
+	void qgemm_##L(const qgemm_args *g, float *scr);                                       \
+	int qgeom_##L(int what);                                                               \
+	void qact_rows_##L(const float *a, long lda, long k, long r0, long r1, int8_t *xq, float *xd, float *xs, \
+			   long nbp, long nhp);
 
 DECL_LEVEL(scalar)
 DECL_LEVEL(avx2)

@@ -23,7 +23,23 @@
 #define LD_BF16(p) ({ __m256i _l = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16), \
 	_h = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p) + 1)), 16); \
 	(vf)JOIN16((__v8si)_l, (__v8si)_h); })
-#define LD_Q8(p) ({ __m256 _l = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p)))), \
-	_h = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const char *)(p) + 8)))); \
-	JOIN16(_l, _h); })
 #include "kern.h"
+
+// Quantised kernels as kern_avx512.c's, each 512-bit integer op as two 256-bit halves.
+#define QBPS 2
+#define QVL 16
+#define QMR 4
+#define QGC 4 // GEMV columns interleaved
+#define QNC 4
+#define CVT_F16(h) _cvtsh_ss(h)
+#define ABS8(x) _mm256_abs_epi8((__m256i)(x))
+// HALVES2: OP on the two 256-bit halves of 64-byte vectors a and b, joined into a T.
+#define HALVES2(T, a, b, OP) ({ __m256i _a0, _a1, _b0, _b1, _r0, _r1; T _r; \
+	memcpy(&_a0, &(a), 32); memcpy(&_a1, (const char *)&(a) + 32, 32); \
+	memcpy(&_b0, &(b), 32); memcpy(&_b1, (const char *)&(b) + 32, 32); \
+	_r0 = OP(_a0, _b0); _r1 = OP(_a1, _b1); \
+	memcpy(&_r, &_r0, 32); memcpy((char *)&_r + 32, &_r1, 32); _r; })
+#define DOT8(w, x) _mm256_madd_epi16(_mm256_maddubs_epi16((w), (x)), _mm256_set1_epi16(1))
+#define QDOT(w, x) ({ qub _dw = (w); qsb _dx = (x); HALVES2(qi, _dw, _dx, DOT8); })
+#define QSIGN(x, s) ({ qsb _gx = (x), _gs = (s); HALVES2(qsb, _gx, _gs, _mm256_sign_epi8); })
+#include "kern_q.h"

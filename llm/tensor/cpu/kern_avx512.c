@@ -9,5 +9,18 @@
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define LD_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
 #define LD_BF16(p) _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(p))), 16)
-#define LD_Q8(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p))))
 #include "kern.h"
+
+// Quantised kernels: two 32-blocks per 512-bit step, 4×4 tile. kern_avx2w16.c
+// runs this same source on AVX2 (QDOT and QSIGN as two 256-bit halves).
+#define QBPS 2
+#define QVL 16
+#define QMR 4
+#define QGC 4 // GEMV columns interleaved
+#define QNC 4
+#define CVT_F16(h) _cvtsh_ss(h)
+#define ABS8(x) _mm256_abs_epi8((__m256i)(x))
+#define QDOT(w, x) ((qi)_mm512_madd_epi16(_mm512_maddubs_epi16((__m512i)(w), (__m512i)(x)), _mm512_set1_epi16(1)))
+#define QSIGN(x, s) ((qsb)_mm512_mask_sub_epi8((__m512i)(x), _mm512_movepi8_mask((__m512i)(s)), \
+	_mm512_setzero_si512(), (__m512i)(x)))
+#include "kern_q.h"

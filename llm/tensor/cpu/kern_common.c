@@ -10,20 +10,6 @@ static long elem_bytes(int dt) { return dt == DT_F32 ? 4 : 2; }
 // panels of NR rows (see cpu.go for the layout); missing rows are zero.
 void pack_panels(int dt, const uint8_t *src, long n, long k, uint8_t *dst) {
 	long np = (n + NR - 1) / NR;
-	if (dt == DT_Q8) {
-		long nb = k / QB, rowbytes = nb * (2 + QB);
-		for (long p = 0; p < np; p++)
-			for (long b = 0; b < nb; b++) {
-				uint8_t *blk = dst + (p * nb + b) * Q8_PANEL_BLOCK;
-				memset(blk, 0, Q8_PANEL_BLOCK);
-				for (long l = 0; l < NR && p * NR + l < n; l++) {
-					const uint8_t *s = src + (p * NR + l) * rowbytes + b * (2 + QB);
-					memcpy(blk + 2 * l, s, 2);
-					for (long j = 0; j < QB; j++) blk[2 * NR + j * NR + l] = s[2 + j];
-				}
-			}
-		return;
-	}
 	long es = elem_bytes(dt);
 	for (long p = 0; p < np; p++) {
 		uint8_t *pan = dst + p * k * NR * es;

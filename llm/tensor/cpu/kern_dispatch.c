@@ -83,3 +83,32 @@ void pattn_call(int level, const float *q, const float *k, const float *v, float
 	pattn_args a = {q, k, v, out, t, h, d, hkv, dv, page, scale, row_seq, seq_info, pages};
 	PICK(paged_attention, &a, w0, w1, scores)
 }
+
+int k_qgeom(int level, int what) {
+#if defined(__x86_64__)
+	switch (level) {
+	case LEVEL_AVX512: return qgeom_avx512(what);
+	case LEVEL_AVX2W16: return qgeom_avx2w16(what);
+	case LEVEL_AVX2: return qgeom_avx2(what);
+	}
+#endif
+	(void)level;
+	return qgeom_scalar(what);
+}
+
+void qact_call(int level, const float *a, long lda, long k, long r0, long r1, int8_t *xq, float *xd, float *xs,
+	       long nbp, long nhp) {
+	PICK(qact_rows, a, lda, k, r0, r1, xq, xd, xs, nbp, nhp)
+}
+
+void qgemm_call(int level, int dt, long m, long k, const uint8_t *w, long rowbytes, long n, long chunk, long *next,
+		const int8_t *xq, const float *xd, const float *xs, long nbp, long nhp, float *c, long ldc, float *scr) {
+	qgemm_args g = {dt, m, k, w, rowbytes, 0, 0, xq, xd, xs, nbp, nhp, c, ldc};
+	for (;;) {
+		long c0 = __atomic_fetch_add(next, chunk, __ATOMIC_RELAXED);
+		if (c0 >= n) return;
+		g.c0 = c0;
+		g.c1 = c0 + chunk < n ? c0 + chunk : n;
+		PICK(qgemm, &g, scr)
+	}
+}

@@ -26,4 +26,11 @@ void attn_call(int level, const float *q, const float *k, const float *v, float 
 void pattn_call(int level, const float *q, const float *k, const float *v, float *out, long t, long h, long d,
 		long hkv, long dv, long page, float scale, const int32_t *row_seq, const int32_t *seq_info,
 		const int32_t *pages, long w0, long w1, float *scores);
+int k_qgeom(int level, int what); // 0: blocks per step, 1: lanes per step, 2: GEMM tile columns, 3: GEMV columns
+void qact_call(int level, const float *a, long lda, long k, long r0, long r1, int8_t *xq, float *xd, float *xs,
+	       long nbp, long nhp);
+// qgemm_call computes output columns [0, n) in chunks of chunk columns, each
+// taken from the shared counter *next (so threads that run faster take more).
+void qgemm_call(int level, int dt, long m, long k, const uint8_t *w, long rowbytes, long n, long chunk, long *next,
+		const int8_t *xq, const float *xd, const float *xs, long nbp, long nhp, float *c, long ldc, float *scr);
 #endif

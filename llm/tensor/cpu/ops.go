@@ -49,6 +49,16 @@ func (b *Backend) MatMul(dst, a, w *tensor.Tensor) error {
 		clear(dst.F32()[:m*n])
 		return nil
 	}
+	if w.DType.Quantized() {
+		if w.Layout != tensor.RowMajor {
+			return fmt.Errorf("%w: MatMul: quantised weight in layout %d", tensor.ErrShape, w.Layout)
+		}
+		if !aliasFree(dst, a) || !aliasFree(dst, w) {
+			return fmt.Errorf("%w: MatMul: dst overlaps an input", tensor.ErrShape)
+		}
+		b.qmatmul(dst, a, w, m, n, k)
+		return nil
+	}
 	switch w.Layout {
 	case layoutPanels:
 	case tensor.RowMajor:

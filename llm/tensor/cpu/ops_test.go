@@ -215,7 +215,8 @@ func TestGatherSetRowsConcat(t *testing.T) {
 	for _, b := range backends(t, 1) {
 		p := pair{t, b, rb}
 		for _, dt := range dtypes {
-			const V, D = 70, 96
+			const V = 70
+			D := blockK(dt, 96)
 			enc, _ := weightBytes(t, r, dt, V, D)
 			wc := mk(t)(b.Weight(dt, []int{V, D}, enc))
 			wr := mk(t)(rb.Weight(dt, []int{V, D}, enc))

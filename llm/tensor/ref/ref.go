@@ -1,6 +1,9 @@
 // Package ref is the pure-Go reference backend: every op written as plainly
 // as possible, accumulating in float64. It is the oracle the optimised
-// kernels are tested against and the backend used when cgo is off.
+// kernels are tested against and the backend used when cgo is off. MatMul
+// with a block-quantised weight first quantises the activations as
+// tensor.QuantizeAct defines (the CPU backend's integer kernels do the same),
+// then multiplies the dequantised values exactly.
 package ref
 
 import (
@@ -103,20 +106,41 @@ func (*Backend) MatMul(dst, a, w *tensor.Tensor) error {
 		return err
 	}
 	av, dv := a.F32(), dst.F32()
+	a64 := make([]float64, m*k)
+	for i, x := range av[:m*k] {
+		a64[i] = float64(x)
+	}
+	if w.DType.Quantized() {
+		a64 = quantizedActs(av[:m*k])
+	}
 	wr := make([]float32, k)
 	out := make([]float32, m*n)
 	for j := 0; j < n; j++ {
 		row(w, j, k, wr)
 		for i := 0; i < m; i++ {
 			var s float64
-			for p, x := range av[i*k : (i+1)*k] {
-				s += float64(x) * float64(wr[p])
+			for p, x := range a64[i*k : (i+1)*k] {
+				s += x * float64(wr[p])
 			}
 			out[i*n+j] = float32(s)
 		}
 	}
 	copy(dv, out)
 	return nil
+}
+
+// quantizedActs returns rows of activations as MatMul with a block-quantised
+// weight sees them: tensor.QuantizeAct's codes times their block scales (exact
+// in float64).
+func quantizedActs(a []float32) []float64 {
+	q := make([]int8, len(a))
+	d := make([]float32, len(a)/tensor.ActBlock)
+	tensor.QuantizeAct(a, q, d)
+	out := make([]float64, len(a))
+	for i := range a {
+		out[i] = float64(d[i/tensor.ActBlock]) * float64(q[i])
+	}
+	return out
 }
 
 func binary(op string, dst, a, b *tensor.Tensor, f func(x, y float32) float32) error {

@@ -49,7 +49,7 @@ func (r *reader) tensor() *tensor.Tensor {
 }
 
 func (r *reader) weight() *tensor.Tensor {
-	dt := tensor.DType(r.next() % 5)
+	dt := tensor.DType(r.next() % (len(tensor.DTypes()) + 1)) // the last is invalid
 	s := r.shape()
 	n, err := tensor.ByteSize(dt, s)
 	if err != nil {

@@ -5,6 +5,7 @@ package tensortest
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/sightline/sightline/llm/tensor"
@@ -119,4 +120,44 @@ func safely(f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// scaleOffsets are the byte offsets of the F16 scale fields in one block.
+var scaleOffsets = map[tensor.DType][]int{
+	tensor.Q8_0: {0}, tensor.Q4_0: {0}, tensor.Q4_1: {0, 2}, tensor.Q5_0: {0}, tensor.Q5_1: {0, 2},
+	tensor.IQ4_NL: {0}, tensor.Q2_K: {80, 82}, tensor.Q3_K: {108}, tensor.Q4_K: {0, 2}, tensor.Q5_K: {0, 2},
+	tensor.Q6_K: {208}, tensor.IQ4_XS: {0},
+}
+
+// RandomWeight returns a row-major [n, k] weight of dtype dt with random
+// content: for block types every code and sub-scale bit is random and the F16
+// scales are finite, in ±scale/8 (so products stay moderate), for plain types
+// values are uniform in ±scale. It also returns the dequantised values.
+func RandomWeight(r *rand.Rand, dt tensor.DType, n, k int, scale float32) ([]byte, []float32, error) {
+	vals := make([]float32, n*k)
+	if !dt.Quantized() {
+		for i := range vals {
+			vals[i] = (r.Float32()*2 - 1) * scale
+		}
+		enc, err := tensor.EncodeRow(dt, nil, vals)
+		if err != nil {
+			return nil, nil, err
+		}
+		return enc, vals, tensor.DecodeRow(dt, enc, vals)
+	}
+	size, err := tensor.ByteSize(dt, []int{n, k})
+	if err != nil {
+		return nil, nil, err
+	}
+	enc := make([]byte, size)
+	for i := range enc {
+		enc[i] = byte(r.Uint32())
+	}
+	for b := 0; b < size/dt.BlockBytes(); b++ {
+		for _, o := range scaleOffsets[dt] {
+			h := tensor.F32ToF16((r.Float32()*2 - 1) * scale / 8)
+			enc[b*dt.BlockBytes()+o], enc[b*dt.BlockBytes()+o+1] = byte(h), byte(h>>8)
+		}
+	}
+	return enc, vals, tensor.DecodeRow(dt, enc, vals)
 }
