@@ -4,7 +4,6 @@ package vit_test
 
 import (
 	"context"
-	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/sightline/sightline/llm/tensor"
 	"github.com/sightline/sightline/llm/tensor/cpu"
 	"github.com/sightline/sightline/llm/tensor/ref"
+	"github.com/sightline/sightline/llm/tensor/tensortest"
 )
 
 // TestQuantizedTower: a CLIP tower and projector whose matrices are in each
@@ -52,14 +52,7 @@ func TestQuantizedTower(t *testing.T) {
 				continue
 			}
 			q, f := encode(be, dt, false), encode(be, dt, true)
-			var maxAbs, maxDiff, sq, sf, sqq, sff, sqf float64
-			for i := range f {
-				a, b := float64(q[i]), float64(f[i])
-				maxAbs, maxDiff = max(maxAbs, math.Abs(b)), max(maxDiff, math.Abs(a-b))
-				sq, sf, sqq, sff, sqf = sq+a, sf+b, sqq+a*a, sff+b*b, sqf+a*b
-			}
-			n := float64(len(f))
-			corr := (sqf - sq*sf/n) / math.Sqrt((sqq-sq*sq/n)*(sff-sf*sf/n))
+			maxDiff, maxAbs, corr := tensortest.Agreement(q, f)
 			t.Logf("%s/%v: max |Δ| %.3g of max %.3g (%.2f%%), correlation %.6f", name, dt, maxDiff, maxAbs, 100*maxDiff/maxAbs, corr)
 			if maxDiff > 0.03*maxAbs || !(corr >= 0.999) {
 				t.Errorf("%s/%v: quantised tower differs from its dequantised twin: max |Δ| %.3g (max %.3g), correlation %.6f",

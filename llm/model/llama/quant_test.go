@@ -1,13 +1,13 @@
 package llama_test
 
 import (
-	"math"
 	"path/filepath"
 	"testing"
 
 	"github.com/sightline/sightline/internal/fixtures"
 	"github.com/sightline/sightline/internal/tiny"
 	"github.com/sightline/sightline/llm/tensor"
+	"github.com/sightline/sightline/llm/tensor/tensortest"
 	"github.com/sightline/sightline/llm/weights"
 )
 
@@ -68,14 +68,7 @@ func checkTwin(t *testing.T, name, quant, twin string) {
 		}
 		q, _ := promptLogits(t, be, quant, ids)
 		f, _ := promptLogits(t, be, twin, ids)
-		var maxAbs, maxDiff, sq, sf, sqq, sff, sqf float64
-		for i := range f {
-			a, b := float64(q[i]), float64(f[i])
-			maxAbs, maxDiff = max(maxAbs, math.Abs(b)), max(maxDiff, math.Abs(a-b))
-			sq, sf, sqq, sff, sqf = sq+a, sf+b, sqq+a*a, sff+b*b, sqf+a*b
-		}
-		n := float64(len(f))
-		corr := (sqf - sq*sf/n) / math.Sqrt((sqq-sq*sq/n)*(sff-sf*sf/n))
+		maxDiff, maxAbs, corr := tensortest.Agreement(q, f)
 		t.Logf("%s/%s: max |Δlogit| %.3g = %.2f%% of max |logit| %.3g, correlation %.6f", name, be.Name(),
 			maxDiff, 100*maxDiff/maxAbs, maxAbs, corr)
 		if maxDiff > 0.03*maxAbs || !(corr >= 0.999) {

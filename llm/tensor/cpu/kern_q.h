@@ -59,20 +59,8 @@ static inline float qhsum(qf v) {
 
 #ifdef CVT_F16
 static inline float h2f(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return CVT_F16(h); }
-#else
-static inline float h2f(const uint8_t *p) {
-	uint16_t h; memcpy(&h, p, 2);
-	uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-	if (exp == 0x1f) bits = sign | 0x7f800000 | man << 13;
-	else if (exp) bits = sign | (exp + 112) << 23 | man << 13;
-	else if (!man) bits = sign;
-	else {
-		uint32_t e = 113;
-		while (!(man & 0x400)) { man <<= 1; e--; }
-		bits = sign | e << 23 | (man & 0x3ff) << 13;
-	}
-	float f; memcpy(&f, &bits, 4); return f;
-}
+#else // the scalar level: kern.h's exact conversion
+static inline float h2f(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return f16_to_f32(h); }
 #endif
 
 // ---- block decoders ----

@@ -5,6 +5,7 @@ package tensortest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -160,4 +161,17 @@ func RandomWeight(r *rand.Rand, dt tensor.DType, n, k int, scale float32) ([]byt
 		}
 	}
 	return enc, vals, tensor.DecodeRow(dt, enc, vals)
+}
+
+// Agreement compares got with want: the largest |got−want|, the largest
+// |want| and their Pearson correlation (NaN when either is constant).
+func Agreement(got, want []float32) (maxDiff, maxAbs, corr float64) {
+	var sg, sw, sgg, sww, sgw float64
+	for i := range want {
+		a, b := float64(got[i]), float64(want[i])
+		maxAbs, maxDiff = max(maxAbs, math.Abs(b)), max(maxDiff, math.Abs(a-b))
+		sg, sw, sgg, sww, sgw = sg+a, sw+b, sgg+a*a, sww+b*b, sgw+a*b
+	}
+	n := float64(len(want))
+	return maxDiff, maxAbs, (sgw - sg*sw/n) / math.Sqrt((sgg-sg*sg/n)*(sww-sw*sw/n))
 }
