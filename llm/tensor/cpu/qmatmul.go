@@ -21,7 +21,6 @@ type qstate struct {
 	bps, vl, cols, gemv int        // level geometry: blocks and lanes per step, GEMM tile and GEMV columns
 	act                 []float32  // xq, xd, xs of the current call
 	scr                 [][]float32
-	next                []int64 // next[0]: the first column no thread has taken yet (C memory model: atomic)
 }
 
 func (q *qstate) init(lv Level, threads int) {
@@ -30,7 +29,6 @@ func (q *qstate) init(lv Level, threads int) {
 	q.cols = int(C.k_qgeom(C.int(lv), 2))
 	q.gemv = int(C.k_qgeom(C.int(lv), 3))
 	q.scr = make([][]float32, threads)
-	q.next = make([]int64, 1)
 }
 
 // geom returns the padded blocks and halves per row of k elements, and the
@@ -76,8 +74,7 @@ func (b *Backend) qmatmul(dst, a, w *tensor.Tensor, m, n, k int) {
 	// computed whole by one thread, so the split never changes a result.
 	chunk := max(q.gemv, (n+8*t-1)/(8*t))
 	chunk = (chunk + q.gemv - 1) / q.gemv * q.gemv
-	q.next[0] = 0
-	next := (*C.long)(unsafe.Pointer(&q.next[0]))
+	next := new(C.long) // the first column no thread has taken yet (C atomics)
 	wp := (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(w.Data)))
 	cp := fp(dst)
 	b.pool.run(t, func(tid int) {
