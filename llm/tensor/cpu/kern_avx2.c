@@ -12,6 +12,7 @@
 #include "kern.h"
 
 // Quantised kernels: one 32-block per 256-bit step (vpmaddubsw + vpmaddwd), 4×2 tile.
+#define QX86 1 // x86 conversions in kern_q.h
 #define QBPS 1
 #define QVL 8
 #define QMR 4

@@ -26,6 +26,7 @@
 #include "kern.h"
 
 // Quantised kernels as kern_avx512.c's, each 512-bit integer op as two 256-bit halves.
+#define QX86 1 // x86 conversions in kern_q.h
 #define QBPS 2
 #define QVL 16
 #define QMR 4

@@ -13,6 +13,7 @@
 
 // Quantised kernels: two 32-blocks per 512-bit step, 4×4 tile. kern_avx2w16.c
 // runs this same source on AVX2 (QDOT and QSIGN as two 256-bit halves).
+#define QX86 1 // x86 conversions in kern_q.h
 #define QBPS 2
 #define QVL 16
 #define QMR 4

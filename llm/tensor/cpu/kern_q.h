@@ -84,6 +84,13 @@ typedef uint16_t u16x16 __attribute__((vector_size(32)));
 
 // nib32: 16 bytes → 32 codes, low nibbles first (the bytes and the bytes
 // shifted right by 4, concatenated, then masked).
+#ifdef QX86
+static inline u8x32 nib32(const uint8_t *p) { // GCC would load twice and permute
+	__m128i v = _mm_loadu_si128((const __m128i *)p);
+	__m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
+	return (u8x32)_mm256_and_si256(b, _mm256_set1_epi8(15));
+}
+#else
 static inline u8x32 nib32(const uint8_t *p) {
 	typedef uint16_t u16x8 __attribute__((vector_size(16)));
 	u8x16 v = ld16(p), h = (u8x16)((u16x8)v >> 4);
@@ -91,6 +98,7 @@ static inline u8x32 nib32(const uint8_t *p) {
 					  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
 	return b & 15;
 }
+#endif
 
 // bitmask: byte i = 0xff if bit i of the little-endian u32 at p is set, else 0.
 static inline u8x32 bitmask(const uint8_t *p) {
@@ -159,65 +167,79 @@ CODES(IQ4_NL) { (void)bi; iq4(p + 2, o); }
 // K-quants: 8 blocks of 32, block bi = 4h + j (Q2_K, Q3_K, Q6_K) or 2c + hh (Q4_K, Q5_K).
 // Their headers decode all sub-block scales at once, 8 lanes at a time.
 typedef float qf8 __attribute__((vector_size(32)));
-typedef uint8_t u8x8 __attribute__((vector_size(8)));
-typedef int8_t s8x8 __attribute__((vector_size(8)));
-static inline u8x8 u8x8of(uint32_t lo, uint32_t hi) {
-	uint64_t v = (uint64_t)lo | (uint64_t)hi << 32;
-	u8x8 r; memcpy(&r, &v, 8); return r;
-}
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
 static inline qf8 qsplat8(float s) { return (qf8){s, s, s, s, s, s, s, s}; }
 typedef int32_t qi8 __attribute__((vector_size(32)));
-// f8u, f8s: 8 bytes to floats, through int32 (a direct conversion is scalarised).
-static inline qf8 f8u(u8x8 b) { return __builtin_convertvector(__builtin_convertvector(b, qi8), qf8); }
-static inline qf8 f8s(s8x8 b) { return __builtin_convertvector(__builtin_convertvector(b, qi8), qf8); }
+// f8u, f8s: bytes 0–7 (hi = 0) or 8–15 (hi = 1) of v to floats, unsigned or
+// signed. GCC scalarises the generic conversion byte by byte, so x86 levels
+// (QX86) use vpmovzxbd/vpmovsxbd.
+#ifdef QX86
+static inline qf8 f8u(u8x16 v, int hi) {
+	__m128i x = hi ? _mm_unpackhi_epi64((__m128i)v, (__m128i)v) : (__m128i)v;
+	return (qf8)_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(x));
+}
+static inline qf8 f8s(u8x16 v, int hi) {
+	__m128i x = hi ? _mm_unpackhi_epi64((__m128i)v, (__m128i)v) : (__m128i)v;
+	return (qf8)_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(x));
+}
+#else
+static inline qf8 f8u(u8x16 v, int hi) {
+	qf8 r;
+	for (int i = 0; i < 8; i++) r[i] = (float)v[8 * hi + i];
+	return r;
+}
+static inline qf8 f8s(u8x16 v, int hi) {
+	qf8 r;
+	for (int i = 0; i < 8; i++) r[i] = (float)(int8_t)v[8 * hi + i];
+	return r;
+}
+#endif
 // put16: v0, v1 (8 values each) to out[0..16).
 static inline void put16(float *out, qf8 v0, qf8 v1) { memcpy(out, &v0, 32); memcpy(out + 8, &v1, 32); }
 // put16x2: the 8 values of v, each twice (one per 16-half), to out[0..16).
 static inline void put16x2(float *out, qf8 v) {
 	put16(out, __builtin_shufflevector(v, v, 0, 0, 1, 1, 2, 2, 3, 3), __builtin_shufflevector(v, v, 4, 4, 5, 5, 6, 6, 7, 7));
 }
-static inline uint32_t ld4(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
 HDR(Q2_K) {
 	float d = h2f(p + 80), dmin = h2f(p + 82);
-	for (int h = 0; h < 16; h += 8) {
-		u8x8 b; memcpy(&b, p + h, 8);
-		qf8 sv = f8u(b & 15) * qsplat8(d);
-		memcpy(s + h, &sv, 32);
-		qf8 mv = f8u(b >> 4) * qsplat8(dmin);
-		memcpy(m + h, &mv, 32);
-	}
+	u8x16 b = ld16(p), lo = b & 15, hi = b >> 4;
+	put16(s, f8u(lo, 0) * qsplat8(d), f8u(lo, 1) * qsplat8(d));
+	put16(m, f8u(hi, 0) * qsplat8(dmin), f8u(hi, 1) * qsplat8(dmin));
 }
 CODES(Q2_K) { o->q = USHR(ld32(p + 16 + 32 * (bi / 4)), 2 * (bi % 4)) & 3; }
 HDR(Q3_K) { // codes q+4 = low 2 bits | hmask bit << 2
 	float d = h2f(p + 108);
-	uint32_t a = ld4(p + 96), b = ld4(p + 100), c = ld4(p + 104);
-	const uint32_t lo = 0x0f0f0f0f, hi = 0x03030303;
-	u8x8 s0 = u8x8of((a & lo) | (c & hi) << 4, (b & lo) | (c >> 2 & hi) << 4);
-	u8x8 s1 = u8x8of((a >> 4 & lo) | (c >> 4 & hi) << 4, (b >> 4 & lo) | (c >> 6 & hi) << 4);
-	qf8 v0 = f8s((s8x8)s0 - 32) * qsplat8(d), v1 = f8s((s8x8)s1 - 32) * qsplat8(d);
+	// scale i: low nibble of byte i%8 (high nibble for i ≥ 8), bits 4–5 from byte 8+i%4 at bit 2(i/4)
+	u8x16 raw = ld16(p + 94); // bytes 94–109, all inside the 110-byte block
+	u32x4 v = (u32x4)__builtin_shufflevector(raw, raw, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 0, 0, 0, 0), lo = {0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f, 0x0f0f0f0f}, hi = {0x03030303, 0x03030303, 0x03030303, 0x03030303};
+	u32x4 ab = __builtin_shufflevector(v, v, 0, 1, 0, 1), cc = __builtin_shufflevector(v, v, 2, 2, 2, 2);
+	u32x4 sc = ((ab >> (u32x4){0, 0, 4, 4}) & lo) | ((cc >> (u32x4){0, 2, 4, 6}) & hi) << 4;
+	u8x16 x = (u8x16)((s8x16)sc - 32);
+	qf8 v0 = f8s(x, 0) * qsplat8(d), v1 = f8s(x, 1) * qsplat8(d);
 	put16(s, v0, v1);
 	put16(m, v0 * 4, v1 * 4);
 }
 CODES(Q3_K) { o->q = (USHR(ld32(p + 32 + 32 * (bi / 4)), 2 * (bi % 4)) & 3) | (USHR(ld32(p), bi) & 1) << 2; }
 HDR(Q4_K) {
 	float d = h2f(p), dmin = h2f(p + 2);
-	uint32_t a = ld4(p + 4), b = ld4(p + 8), c = ld4(p + 12);
-	const uint32_t lo6 = 0x3f3f3f3f, lo4 = 0x0f0f0f0f, top = 0x30303030;
-	u8x8 sc = u8x8of(a & lo6, (c & lo4) | (a >> 2 & top));
-	u8x8 mn = u8x8of(b & lo6, (c >> 4 & lo4) | (b >> 2 & top));
-	put16x2(s, f8u(sc) * qsplat8(d));
-	put16x2(m, f8u(mn) * qsplat8(dmin));
+	// words {a, b, c}: scales j < 4 are a's bytes & 63, mins b's; j ≥ 4 take c's
+	// low (scale) or high (min) nibbles with bits 4–5 from the top bits of a or b
+	u32x4 v = (u32x4)ld16(p + 4); // words a, b, c (and the first codes)
+	const u32x4 lo6 = {0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f}, top = {0, 0x30303030, 0, 0x30303030};
+	u32x4 x = __builtin_shufflevector(v, v, 0, 2, 1, 2) >> (u32x4){0, 0, 0, 4};
+	u32x4 y = __builtin_shufflevector(v, v, 0, 0, 1, 1) >> 2;
+	u8x16 r = (u8x16)((x & lo6) | (y & top)); // 8 scales, then 8 mins
+	put16x2(s, f8u(r, 0) * qsplat8(d));
+	put16x2(m, f8u(r, 1) * qsplat8(dmin));
 }
 CODES(Q4_K) { o->q = USHR(ld32(p + 16 + 32 * (bi / 2)), 4 * (bi & 1)) & 15; }
 HDR(Q5_K) { hdr_Q4_K(p, s, m); }
 CODES(Q5_K) { o->q = (USHR(ld32(p + 48 + 32 * (bi / 2)), 4 * (bi & 1)) & 15) | (USHR(ld32(p + 16), bi) & 1) << 4; }
 HDR(Q6_K) { // codes q+32
 	float d = h2f(p + 208);
-	s8x8 a, b;
-	memcpy(&a, p + 192, 8);
-	memcpy(&b, p + 200, 8);
-	qf8 v0 = f8s(a) * qsplat8(d), v1 = f8s(b) * qsplat8(d);
+	u8x16 x = ld16(p + 192);
+	qf8 v0 = f8s(x, 0) * qsplat8(d), v1 = f8s(x, 1) * qsplat8(d);
 	put16(s, v0, v1);
 	put16(m, v0 * 32, v1 * 32);
 }
@@ -367,19 +389,22 @@ void SFX(qact_rows)(const float *a, long lda, long k, long r0, long r1, int8_t *
 		for (long gi = 0; gi < ngr; gi++) {                                                \
 			float sc[QGC][2 * G_##T], mn[2 * G_##T];                                   \
 			for (long o = 0; o < gb; o += 64) __builtin_prefetch(pf + gi * gb + o);    \
-			for (int j = 0; j < NCOL; j++)                                             \
+			float xdh[2 * G_##T]; /* each half's activation scale */                   \
+			for (int h = 0; h < 2 * G_##T; h++) xdh[h] = xds[gi * G_##T + h / 2];      \
+			for (int j = 0; j < NCOL; j++) {                                           \
 				grp_##T(g->w + (c + j) * g->rowbytes, gi, nb, sc[j],               \
 					HASMIN ? m + j * g->nhp + 2 * G_##T * gi : mn);            \
+				for (int h = 0; h < 2 * G_##T; h++) sc[j][h] *= xdh[h];            \
+			}                                                                          \
 			_Pragma("GCC unroll 8") for (int si = 0; si < G_##T / QBPS; si++) {       \
 				long s = gi * (G_##T / QBPS) + si;                                 \
 				qsb x;                                                             \
 				memcpy(&x, xq + s * 32 * QBPS, sizeof x);                          \
-				qf xdl = xdv(xds, s);                                              \
 				for (int j = 0; j < NCOL; j++) {                                   \
 					qub q;                                                     \
 					qsb sg;                                                    \
 					gstep_##T(g->w + (c + j) * g->rowbytes, gi, si, nb, &q, &sg); \
-					QSTEP_FMA(acc[j], q, sg, qlanes(sc[j] + 2 * QBPS * si, HALVES) * xdl, x, SIGNED) \
+					QSTEP_FMA(acc[j], q, sg, qlanes(sc[j] + 2 * QBPS * si, HALVES), x, SIGNED) \
 				}                                                                  \
 			}                                                                          \
 		}                                                                                  \
