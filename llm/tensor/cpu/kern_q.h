@@ -24,7 +24,7 @@
 
 #define QLPB (QVL / QBPS) // lanes per block: half 0 in the first QLPB/2
 #ifndef QPFD
-#define QPFD 1
+#define QPFD 1 // GEMV prefetch distance, in groups of NCOL columns
 #endif
 
 typedef uint8_t qub __attribute__((vector_size(32 * QBPS)));
@@ -373,10 +373,12 @@ void SFX(qact_rows)(const float *a, long lda, long k, long r0, long r1, int8_t *
 		ACC = VFMA(__builtin_convertvector(_iv, qf), (SXD), ACC);          \
 	}
 
-// The lanes' s·xd are lane products of the half scales and the block's
-// activation scale: the same values as the GEMM's. NCOL columns run
-// interleaved (independent chains hide the FMA latency); m holds NCOL rows
-// of nhp mins.
+// The lanes' s·xd are products of the half scales and the block's activation
+// scale, taken once per group: the same values as the GEMM's. NCOL columns run
+// interleaved (independent chains hide the FMA latency); while a group is
+// computed, the same bytes QPFD·NCOL rows further on are prefetched (rows of
+// k = 896 are too short for the hardware prefetcher to catch on); m holds
+// NCOL rows of nhp mins.
 #define DEF_QGEMV(T, SIGNED, HASMIN, HALVES, BPSB, BYTES)                                                      \
 	static inline void SFX(qgemv_cols_##T)(const qgemm_args *g, long c, const int NCOL, float *m) { \
 		const long nb = g->k / 32, ngr = (g->nbp + G_##T - 1) / G_##T;                     \
