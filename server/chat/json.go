@@ -453,8 +453,13 @@ func jsonKey(k any) (string, error) {
 
 const hexDigits = "0123456789abcdef"
 
-func (w *jsonWriter) str(s string) {
-	b := &w.b
+func (w *jsonWriter) str(s string) { WritePyJSONString(&w.b, s, w.o.ensureASCII) }
+
+// WritePyJSONString writes s as a JSON string the way Python's json.dumps
+// does: quotes, backslashes and control characters escaped, and with
+// ensureASCII every non-ASCII rune as \uXXXX (surrogate pairs above the BMP).
+// Invalid UTF-8 becomes U+FFFD.
+func WritePyJSONString(b *strings.Builder, s string, ensureASCII bool) {
 	b.WriteByte('"')
 	for _, r := range s {
 		switch {
@@ -476,7 +481,7 @@ func (w *jsonWriter) str(s string) {
 			b.WriteString(`\u00`)
 			b.WriteByte(hexDigits[r>>4])
 			b.WriteByte(hexDigits[r&0xf])
-		case r < 0x7f || !w.o.ensureASCII:
+		case r < 0x7f || !ensureASCII:
 			b.WriteRune(r)
 		case r < 0x10000:
 			writeU16(b, uint16(r))

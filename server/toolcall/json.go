@@ -7,7 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/sightline/sightline/server/chat"
 )
 
 // scanAhead is how long a value may grow before jsonValue and pyCalls stop
@@ -254,38 +255,5 @@ func canonJSON(raw []byte) (string, error) {
 }
 
 // writeJSONString writes s as a JSON string the way Python's json.dumps
-// with ensure_ascii=False does: only quotes, backslashes and control
-// characters are escaped. Invalid UTF-8 becomes U+FFFD.
-func writeJSONString(b *strings.Builder, s string) {
-	const hex = "0123456789abcdef"
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b.WriteString("\ufffd")
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20:
-			b.WriteString(`\u00`)
-			b.WriteByte(hex[r>>4])
-			b.WriteByte(hex[r&0xf])
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	b.WriteByte('"')
-}
+// with ensure_ascii=False does (the arguments string SGLang returns).
+func writeJSONString(b *strings.Builder, s string) { chat.WritePyJSONString(b, s, false) }
