@@ -81,3 +81,14 @@ func New(name string, s Spec) (Processor, error) {
 	}
 	return f(s)
 }
+
+// CheckStd refuses an image_std with a component that is not positive
+// (normalising divides by it).
+func CheckStd(family string, std [3]float32) error {
+	for _, s := range std {
+		if !(s > 0) {
+			return fmt.Errorf("%w: %s image_std %v", ErrConfig, family, std)
+		}
+	}
+	return nil
+}

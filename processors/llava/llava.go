@@ -59,10 +59,8 @@ func New(cfg Config) (*Processor, error) {
 	if !cfg.Llama && (!cfg.Filter.Valid() || (cfg.Shortest <= 0 && (cfg.ResizeW <= 0 || cfg.ResizeH <= 0))) {
 		return nil, fmt.Errorf("%w: llava resize (filter %v, shortest %d, %dx%d)", processors.ErrConfig, cfg.Filter, cfg.Shortest, cfg.ResizeW, cfg.ResizeH)
 	}
-	for _, s := range cfg.Std {
-		if !(s > 0) {
-			return nil, fmt.Errorf("%w: llava image_std %v", processors.ErrConfig, cfg.Std)
-		}
+	if err := processors.CheckStd("llava", cfg.Std); err != nil {
+		return nil, err
 	}
 	return &Processor{cfg: cfg}, nil
 }

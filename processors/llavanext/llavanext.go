@@ -68,10 +68,8 @@ func New(cfg Config) (*Processor, error) {
 	if !cfg.Filter.Valid() {
 		return nil, fmt.Errorf("%w: llavanext resample filter %v", processors.ErrConfig, cfg.Filter)
 	}
-	for _, s := range cfg.Std {
-		if !(s > 0) {
-			return nil, fmt.Errorf("%w: llavanext image_std %v", processors.ErrConfig, cfg.Std)
-		}
+	if err := processors.CheckStd("llavanext", cfg.Std); err != nil {
+		return nil, err
 	}
 	return &Processor{cfg: cfg}, nil
 }

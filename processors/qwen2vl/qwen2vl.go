@@ -53,10 +53,8 @@ func New(cfg Config) (*Processor, error) {
 	if !cfg.Llama && !cfg.Filter.Valid() {
 		return nil, fmt.Errorf("%w: qwen2vl resample filter %v", processors.ErrConfig, cfg.Filter)
 	}
-	for _, s := range cfg.Std {
-		if !(s > 0) {
-			return nil, fmt.Errorf("%w: qwen2vl image_std %v", processors.ErrConfig, cfg.Std)
-		}
+	if err := processors.CheckStd("qwen2vl", cfg.Std); err != nil {
+		return nil, err
 	}
 	return &Processor{cfg: cfg}, nil
 }
