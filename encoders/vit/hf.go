@@ -85,6 +85,46 @@ func pick(dst *int, v *int) {
 	}
 }
 
+// towerDims sets c's CLIP/SigLIP tower sizes from v over transformers'
+// defaults (CLIPVisionConfig's, or SiglipVisionConfig's patch, eps and
+// activation) and returns the image size and the activation's HF name.
+func towerDims(c *Config, v hfVision, siglip bool) (size int, act string) {
+	size, act = 224, "quick_gelu"
+	c.Hidden, c.FFN, c.Layers, c.Heads, c.Patch, c.Eps = 768, 3072, 12, 12, 32, 1e-5
+	if siglip {
+		c.Patch, c.Eps, act = 16, 1e-6, "gelu_pytorch_tanh"
+	}
+	pick(&c.Hidden, v.HiddenSize)
+	pick(&c.FFN, v.Intermediate)
+	pick(&c.Layers, v.Layers)
+	pick(&c.Heads, v.Heads)
+	pick(&c.Patch, v.PatchSize)
+	pick(&size, v.ImageSize)
+	if v.Eps != nil {
+		c.Eps = float32(*v.Eps)
+	}
+	if v.Act != nil {
+		act = *v.Act
+	}
+	return size, act
+}
+
+// featureLayer is vision_feature_layer (def when absent) as a count of tower
+// layers: hidden_states[k] is the output after k layers, and a negative k
+// counts from the end.
+func featureLayer(raw json.RawMessage, def, layers int) (int, error) {
+	layer := def
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &layer); err != nil {
+			return 0, fmt.Errorf("%w: vision_feature_layer %s (only one layer is supported)", ErrConfig, raw)
+		}
+	}
+	if layer < 0 {
+		layer += layers + 1
+	}
+	return layer, nil
+}
+
 // FromHF loads the vision tower and projector of a Hugging Face checkpoint
 // directory onto be; the encoder keeps the weight files open until Close.
 func FromHF(dir string, be tensor.Backend) (*Encoder, error) {
@@ -131,36 +171,18 @@ func fromHFSource(kind Kind, top *hfTop, src weights.Source, be tensor.Backend) 
 	actName := "quick_gelu"
 	switch kind {
 	case CLIP:
-		c.Hidden, c.FFN, c.Layers, c.Heads, c.Patch, c.Eps = 768, 3072, 12, 12, 32, 1e-5
-		size := 224
-		pick(&c.Hidden, v.HiddenSize)
-		pick(&c.FFN, v.Intermediate)
-		pick(&c.Layers, v.Layers)
-		pick(&c.Heads, v.Heads)
-		pick(&c.Patch, v.PatchSize)
-		pick(&size, v.ImageSize)
-		if v.Eps != nil {
-			c.Eps = float32(*v.Eps)
-		}
-		if v.Act != nil {
-			actName = *v.Act
-		}
+		var size int
+		size, actName = towerDims(&c, v, false)
 		if c.Patch <= 0 || size%c.Patch != 0 {
 			return nil, fmt.Errorf("%w: image size %d, patch %d", ErrConfig, size, c.Patch)
 		}
 		g := size / c.Patch
 		c.Positions = g*g + 1
-		layer := -2
-		if len(top.FeatureLayer) > 0 && string(top.FeatureLayer) != "null" {
-			if err := json.Unmarshal(top.FeatureLayer, &layer); err != nil {
-				return nil, fmt.Errorf("%w: vision_feature_layer %s (only one layer is supported)", ErrConfig, top.FeatureLayer)
-			}
+		layer, err := featureLayer(top.FeatureLayer, -2, c.Layers)
+		if err != nil {
+			return nil, err
 		}
-		// hidden_states[k] is the output after k layers (k = 0: the embeddings).
-		if layer < 0 {
-			layer += c.Layers + 1
-		}
-		if layer < 0 || layer > c.Layers {
+		if layer < 0 || layer > c.Layers { // 0: the embeddings
 			return nil, fmt.Errorf("%w: vision_feature_layer %d of %d layers", ErrConfig, layer, c.Layers)
 		}
 		c.Layers = layer
@@ -320,38 +342,18 @@ func anyresHF(c *Config, top *hfTop, p nn.Params) (Names, string, error) {
 	default:
 		return Names{}, "", fmt.Errorf("%w: vision tower %q (have clip_vision_model, siglip_vision_model)", ErrConfig, v.ModelType)
 	}
-	size, actName := 224, "quick_gelu"
-	c.Hidden, c.FFN, c.Layers, c.Heads, c.Patch, c.Eps = 768, 3072, 12, 12, 32, 1e-5
-	if siglip {
-		c.Patch, c.Eps, actName = 16, 1e-6, "gelu_pytorch_tanh"
-	}
-	pick(&c.Hidden, v.HiddenSize)
-	pick(&c.FFN, v.Intermediate)
-	pick(&c.Layers, v.Layers)
-	pick(&c.Heads, v.Heads)
-	pick(&c.Patch, v.PatchSize)
-	pick(&size, v.ImageSize)
-	if v.Eps != nil {
-		c.Eps = float32(*v.Eps)
-	}
-	if v.Act != nil {
-		actName = *v.Act
-	}
-	layer, strategy, aspect := -2, "default", ""
+	size, actName := towerDims(c, v, siglip)
+	defLayer, strategy, aspect := -2, "default", ""
 	pins := llavanext.NeXTPinpoints()
 	if ov {
-		layer, strategy, aspect, pins = -1, "full", "anyres_max_9", llavanext.OneVisionPinpoints(384)
+		defLayer, strategy, aspect, pins = -1, "full", "anyres_max_9", llavanext.OneVisionPinpoints(384)
 		if top.Aspect != nil {
 			aspect = *top.Aspect
 		}
 	}
-	if len(top.FeatureLayer) > 0 && string(top.FeatureLayer) != "null" {
-		if err := json.Unmarshal(top.FeatureLayer, &layer); err != nil {
-			return Names{}, "", fmt.Errorf("%w: vision_feature_layer %s (only one layer is supported)", ErrConfig, top.FeatureLayer)
-		}
-	}
-	if layer < 0 {
-		layer += c.Layers + 1
+	layer, err := featureLayer(top.FeatureLayer, defLayer, c.Layers)
+	if err != nil {
+		return Names{}, "", err
 	}
 	if layer <= 0 || layer > c.Layers {
 		return Names{}, "", fmt.Errorf("%w: vision_feature_layer %d of %d layers", ErrConfig, layer, c.Layers)
@@ -365,7 +367,6 @@ func anyresHF(c *Config, top *hfTop, p nn.Params) (Names, string, error) {
 	if (siglip && strategy != "full") || (!siglip && strategy != "default") {
 		return Names{}, "", fmt.Errorf("%w: vision_feature_select_strategy %q with a %s tower", ErrConfig, strategy, map[bool]string{true: "SigLIP", false: "CLIP"}[siglip])
 	}
-	var err error
 	if c.Geometry.MaxPatches, err = llavanext.ParseAspect(aspect); err != nil {
 		return Names{}, "", err
 	}
