@@ -163,11 +163,7 @@ func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request) {
 		Kwargs           json.RawMessage `json:"chat_template_kwargs"`
 		AddSpecialTokens *bool           `json:"add_special_tokens"`
 	}
-	body, err := io.ReadAll(r.Body)
-	if err == nil {
-		err = api.DecodeOpenAI(body, &req)
-	}
-	if err != nil {
+	if err := decodeOpenAIBody(r, &req); err != nil {
 		s.failOpenAI(w, err)
 		return
 	}
@@ -217,11 +213,7 @@ func (s *Server) handleDetokenize(w http.ResponseWriter, r *http.Request) {
 		Tokens            json.RawMessage `json:"tokens"`
 		SkipSpecialTokens *bool           `json:"skip_special_tokens"`
 	}
-	body, err := io.ReadAll(r.Body)
-	if err == nil {
-		err = api.DecodeOpenAI(body, &req)
-	}
-	if err != nil {
+	if err := decodeOpenAIBody(r, &req); err != nil {
 		s.failOpenAI(w, err)
 		return
 	}

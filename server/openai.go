@@ -22,6 +22,12 @@ func readOpenAI(r *http.Request, v any) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return badf("Unsupported Media Type: Only 'application/json' is allowed")
 	}
+	return decodeOpenAIBody(r, v)
+}
+
+// decodeOpenAIBody decodes the body into v as the OpenAI routes do (any
+// media type: the tokenize routes do not check it).
+func decodeOpenAIBody(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
