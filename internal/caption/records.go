@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -284,7 +285,7 @@ func parseCSV(data []byte, p *parsed, keep func(Record, int), tail *[]badRow) {
 	for off := 0; off < len(data); {
 		end, complete := csvRowEnd(data, off)
 		fields, err := decodeCSVRow(data[off:end])
-		if complete && err == nil && first && equal(fields, csvHeader) {
+		if complete && err == nil && first && slices.Equal(fields, csvHeader) {
 			first = false
 			p.good = end
 			line += bytes.Count(data[off:end], []byte{'\n'})
@@ -382,18 +383,6 @@ func csvRecord(f []string) (Record, error) {
 		return Record{}, errors.New("bad number")
 	}
 	return Record{Input: f[0], Caption: f[1], PromptTokens: pt, CompletionTokens: ct, LatencyS: lat, Error: f[5]}, nil
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Append writes one record: one write of one complete line. An input

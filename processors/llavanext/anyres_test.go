@@ -3,6 +3,7 @@ package llavanext
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -51,10 +52,10 @@ func TestLayoutTable(t *testing.T) {
 		t.Fatalf("table has %d rows, %d configs", len(tab.Layouts), len(geos))
 	}
 	// The real configurations must be what FromSpec builds by default.
-	if g := geos["llava-onevision"]; g.MaxPatches != 9 || len(g.Pinpoints) != 36 || !equalRes(g.Pinpoints, OneVisionPinpoints(384)) {
+	if g := geos["llava-onevision"]; g.MaxPatches != 9 || len(g.Pinpoints) != 36 || !slices.Equal(g.Pinpoints, OneVisionPinpoints(384)) {
 		t.Fatalf("OneVision pinpoints in the table differ from OneVisionPinpoints: %+v", g)
 	}
-	if g := geos["llava-v1.6"]; !equalRes(g.Pinpoints, NeXTPinpoints()) {
+	if g := geos["llava-v1.6"]; !slices.Equal(g.Pinpoints, NeXTPinpoints()) {
 		t.Fatalf("LLaVA-1.6 pinpoints in the table differ from NeXTPinpoints: %+v", g)
 	}
 	seen := map[string]int{}
@@ -107,18 +108,6 @@ func TestLayoutTable(t *testing.T) {
 	}
 }
 
-func equalRes(a, b []Res) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // TestLayoutKnown spells out three layouts (numbers from the Python port of
 // transformers' formulas): a wide image on LLaVA-1.6, and on OneVision one
 // that anyres_max shrinks and one that it leaves alone.
@@ -161,7 +150,7 @@ func TestParsers(t *testing.T) {
 		}
 	}
 	pins, err := PinpointsJSON([]byte(`[[336,672],[672,336]]`))
-	if err != nil || !equalRes(pins, []Res{{336, 672}, {672, 336}}) {
+	if err != nil || !slices.Equal(pins, []Res{{336, 672}, {672, 336}}) {
 		t.Fatalf("PinpointsJSON: %v %v", pins, err)
 	}
 	for _, s := range []string{`[[1]]`, `[1,2]`, `{"a":1}`, `[[1,2,3]]`} {
@@ -170,7 +159,7 @@ func TestParsers(t *testing.T) {
 		}
 	}
 	md := meta{"clip.vision.image_grid_pinpoints": []int32{672, 336, 336, 672}}
-	if pins, ok, err := PinpointsGGUF(md); !ok || err != nil || !equalRes(pins, []Res{{H: 336, W: 672}, {H: 672, W: 336}}) {
+	if pins, ok, err := PinpointsGGUF(md); !ok || err != nil || !slices.Equal(pins, []Res{{H: 336, W: 672}, {H: 672, W: 336}}) {
 		t.Fatalf("PinpointsGGUF: %v %v %v", pins, ok, err)
 	}
 	if _, _, err := PinpointsGGUF(meta{"clip.vision.image_grid_pinpoints": []int32{1, 2, 3}}); err == nil {

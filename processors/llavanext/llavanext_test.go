@@ -262,7 +262,7 @@ func TestFromSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := hp.(*Processor).Config(), gp.(*Processor).Config()
-	if !equalRes(a.Pinpoints, b.Pinpoints) || a.MaxPatches != 9 || b.MaxPatches != 9 || !a.OneVision || !b.OneVision ||
+	if !slices.Equal(a.Pinpoints, b.Pinpoints) || a.MaxPatches != 9 || b.MaxPatches != 9 || !a.OneVision || !b.OneVision ||
 		a.Hidden != 64 || b.Hidden != 64 || a.Video != videoTok || b.Video != videoTok || a.Mean != b.Mean || a.Filter != b.Filter {
 		t.Fatalf("HF and GGUF configs differ:\n%+v\n%+v", a, b)
 	}
