@@ -180,19 +180,9 @@ func WriteAnyRes(dir string, s AnyResSpec, hf, gguf bool) error {
 	if err != nil {
 		return err
 	}
-	g := s.Text.textGen()
-	text, err := generate(g, s.Text.tensors(len(voc.Tokens)), s.Text.DType, "language_model.", hf, gguf)
+	text, vis, err := textAndTower(dir, voc, s.Text, "language_model.", s.tensors(), s.hfJSON, hf, gguf)
 	if err != nil {
 		return err
-	}
-	vis, err := generate(g, s.tensors(), towerDType(s.Text.DType), "", hf, gguf)
-	if err != nil {
-		return err
-	}
-	if hf {
-		if err := writeHFDir(filepath.Join(dir, "hf"), voc, s.hfJSON(voc), append(text.hf, vis.hf...)); err != nil {
-			return err
-		}
 	}
 	if !gguf {
 		return mkdir(dir)

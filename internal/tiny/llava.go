@@ -99,12 +99,7 @@ func WriteLLaVA(dir string, s LLaVASpec) error {
 	if err != nil {
 		return err
 	}
-	g := s.Text.textGen()
-	text, err := generate(g, s.Text.tensors(len(voc.Tokens)), s.Text.DType, "", false, true)
-	if err != nil {
-		return err
-	}
-	vis, err := generate(g, s.tensors(), towerDType(s.Text.DType), "", false, true)
+	text, vis, err := textAndTower(dir, voc, s.Text, "", s.tensors(), nil, false, true) // GGUF only
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,23 @@ func (s VLMSpec) visionTensors() []tensorSpec {
 		t("visual.merger.mlp.2.weight", "mm.2.weight", kMatrix, s.Text.Hidden, D*M*M), t("visual.merger.mlp.2.bias", "mm.2.bias", kBias, s.Text.Hidden))
 }
 
+// textAndTower draws a multimodal model's decoder tensors (HF names prefixed
+// with textPrefix) and then its tower's, in towerDType, from one generator,
+// and writes the HF directory (configs from hfJSON) when hf is set.
+func textAndTower(dir string, voc *Vocab, t Spec, textPrefix string, tower []tensorSpec, hfJSON func(*Vocab) map[string]any, hf, gguf bool) (text, vis forms, err error) {
+	g := t.textGen()
+	if text, err = generate(g, t.tensors(len(voc.Tokens)), t.DType, textPrefix, hf, gguf); err != nil {
+		return text, vis, err
+	}
+	if vis, err = generate(g, tower, towerDType(t.DType), "", hf, gguf); err != nil {
+		return text, vis, err
+	}
+	if hf {
+		err = writeHFDir(filepath.Join(dir, "hf"), voc, hfJSON(voc), append(text.hf, vis.hf...))
+	}
+	return text, vis, err
+}
+
 // towerDType is the dtype of a vision tower written with a text dtype (F32
 // for block types: tower widths need not be whole blocks).
 func towerDType(dt tensor.DType) tensor.DType {
@@ -149,19 +166,9 @@ func writeMRoPEVLM(dir string, s mropeVLM, hf, gguf bool) error {
 	if err != nil {
 		return err
 	}
-	g := t.textGen()
-	text, err := generate(g, t.tensors(len(voc.Tokens)), t.DType, "", hf, gguf)
+	text, vis, err := textAndTower(dir, voc, t, "", s.visionTensors(), s.hfJSON, hf, gguf)
 	if err != nil {
 		return err
-	}
-	vis, err := generate(g, s.visionTensors(), towerDType(t.DType), "", hf, gguf)
-	if err != nil {
-		return err
-	}
-	if hf {
-		if err := writeHFDir(filepath.Join(dir, "hf"), voc, s.hfJSON(voc), append(text.hf, vis.hf...)); err != nil {
-			return err
-		}
 	}
 	if !gguf {
 		return mkdir(dir)
