@@ -62,7 +62,14 @@ func FuzzEncode(f *testing.F) {
 	f.Add(4, 588, 1, 2, 2, 4)
 	f.Add(-1, 588, 1, 4, 4, 16)
 	f.Add(16, 588, 0, 4, 4, 16)
-	path, ok := oracle.Path("models/mmproj-tiny-llava.gguf")
+	fuzzEncode(f, "models/mmproj-tiny-llava.gguf", 64, 2048)
+}
+
+// fuzzEncode encodes one fuzzed span (n×cols features at most, grid, Len)
+// with the oracle mmproj on the ref backend: an error must wrap ErrInput, a
+// success must give Len rows.
+func fuzzEncode(f *testing.F, mmproj string, maxN, maxCols int) {
+	path, ok := oracle.Path(mmproj)
 	if !ok {
 		f.Skip("oracle mmproj absent")
 	}
@@ -75,11 +82,11 @@ func FuzzEncode(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, n, cols, gt, gh, gw, rows int) {
-		if n < 0 || cols < 0 || n > 64 || cols > 2048 {
+	f.Fuzz(func(t *testing.T, n, cols, g0, g1, g2, rows int) {
+		if n < 0 || cols < 0 || n > maxN || cols > maxCols {
 			n, cols = 0, 0
 		}
-		sp := &input.Span{Len: rows, Features: &input.Features{Data: make([]float32, n*cols), Shape: []int{n, cols}, Grid: [3]int{gt, gh, gw}}}
+		sp := &input.Span{Len: rows, Features: &input.Features{Data: make([]float32, n*cols), Shape: []int{n, cols}, Grid: [3]int{g0, g1, g2}}}
 		out, err := e.Encode(context.Background(), []*input.Span{sp})
 		if err != nil {
 			if !errors.Is(err, vit.ErrInput) {
