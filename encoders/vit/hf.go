@@ -94,19 +94,24 @@ func towerDims(c *Config, v hfVision, siglip bool) (size int, act string) {
 	if siglip {
 		c.Patch, c.Eps, act = 16, 1e-6, "gelu_pytorch_tanh"
 	}
+	v.override(c, &size, &act)
+	return size, act
+}
+
+// override replaces c's tower sizes, *size and *act by the ones v sets.
+func (v hfVision) override(c *Config, size *int, act *string) {
 	pick(&c.Hidden, v.HiddenSize)
 	pick(&c.FFN, v.Intermediate)
 	pick(&c.Layers, v.Layers)
 	pick(&c.Heads, v.Heads)
 	pick(&c.Patch, v.PatchSize)
-	pick(&size, v.ImageSize)
+	pick(size, v.ImageSize)
 	if v.Eps != nil {
 		c.Eps = float32(*v.Eps)
 	}
 	if v.Act != nil {
-		act = *v.Act
+		*act = *v.Act
 	}
-	return size, act
 }
 
 // featureLayer is vision_feature_layer (def when absent) as a count of tower
@@ -217,19 +222,8 @@ func fromHFSource(kind Kind, top *hfTop, src weights.Source, be tensor.Backend) 
 	case SigLIP:
 		c.Hidden, c.FFN, c.Layers, c.Heads, c.Patch, c.Eps, c.Scale = 1152, 3072, 12, 16, 32, 1e-6, 2
 		size := 224
-		pick(&c.Hidden, v.HiddenSize)
-		pick(&c.FFN, v.Intermediate)
-		pick(&c.Layers, v.Layers)
-		pick(&c.Heads, v.Heads)
-		pick(&c.Patch, v.PatchSize)
-		pick(&size, v.ImageSize)
-		if v.Eps != nil {
-			c.Eps = float32(*v.Eps)
-		}
 		actName = "gelu_pytorch_tanh"
-		if v.Act != nil {
-			actName = *v.Act
-		}
+		v.override(&c, &size, &actName)
 		if top.ScaleFactor > 0 {
 			c.Scale = top.ScaleFactor
 		}
